@@ -1,0 +1,283 @@
+// The contract between the probes and everything downstream (analysis,
+// store, export). A probe takes an input and an AbortSignal and returns a
+// ProbeResult. It throws only when its input is invalid; every network
+// failure is recorded as an OONI failure string with the operation it
+// happened in. Probes import nothing from src/store, src/analysis or
+// src/alerts: the data flows one way (../shared/DESIGN.md).
+
+/** The probe kinds, as named on the command line (`--probes`). */
+export const PROBE_KINDS = ['dns', 'tcp', 'tls', 'http', 'tls_duration', 'throughput', 'protocol'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+
+/** The web probes run in this order for each URL; each sees what the earlier ones found. */
+export const WEB_PROBES: readonly ProbeKind[] = ['dns', 'tcp', 'tls', 'http'];
+/** The long-lived, expensive probes, with their own cadence. */
+export const LONG_PROBES: readonly ProbeKind[] = ['tls_duration', 'throughput', 'protocol'];
+
+/** OONI's operation names (df-007-errors). */
+export type Operation = 'resolve' | 'connect' | 'tls_handshake' | 'http_round_trip' | 'read' | 'write';
+
+/**
+ * An OONI failure string: `connection_reset`, `generic_timeout_error`,
+ * `dns_nxdomain_error`, ..., or `unknown_failure: <message, IPs scrubbed>`.
+ * null means success.
+ */
+export type Failure = string | null;
+
+/** One target line of targets.txt, parsed. */
+export interface Target {
+  /** The first column as written (a URL, a bare domain, or tcp://ip:port). */
+  raw: string;
+  /** Citizen Lab category code, e.g. "MMED"; "MISC" when the line has none. */
+  category: string;
+  /** Free-form tags: `domestic` marks a baseline/canary, `circumvention` a tool. */
+  tags: string[];
+  /** The inputs this target expands to: one URL, http+https for a bare domain, or a tcp:// endpoint. */
+  inputs: string[];
+  /** Where it came from, for error messages. */
+  file?: string;
+  line?: number;
+}
+
+/** Settings every probe may read. All durations in milliseconds. */
+export interface ProbeOptions {
+  /** Per-phase timeout (resolve, connect, handshake, first byte). */
+  timeoutMs: number;
+  /** UDP resolver for the raw DNS client, "ip:port". */
+  resolver: string;
+  /** DNS-over-HTTPS endpoint, or null to skip DoH. */
+  dohUrl: string | null;
+  /** How long the UDP client keeps listening after the first answer, to catch a second (injected or real) one. */
+  dnsListenWindowMs: number;
+  /** Extra CA certificates (PEM) to trust, e.g. the lab's CA. */
+  extraCaPem?: string;
+  /** The innocuous SNI for the TLS comparison handshake. */
+  innocuousSni: string;
+  /** Cap on the body bytes kept from an HTTP response. */
+  bodyCapBytes: number;
+  /** Cap on the body bytes read at all (the rest is not read). */
+  bodyReadLimitBytes: number;
+  /** A common browser's User-Agent. */
+  userAgent: string;
+  /** tls_duration: how long a session is kept in use at most. */
+  sessionHorizonMs: number;
+  /** tls_duration: the interval between keep-alive requests. */
+  sessionIntervalMs: number;
+  /** throughput: bytes to download at most. */
+  throughputBytes: number;
+  /** throughput: time cap for the download. */
+  throughputMaxMs: number;
+  /** throughput: path fetched on the target for the bulk download (default "/"). */
+  throughputPath?: string;
+  /** tls_duration: path requested on keep-alive (default "/"). */
+  sessionPath?: string;
+}
+
+/**
+ * What a probe is given. The web probes are chained: `addresses` holds what the
+ * DNS probe found (so that an injected answer is really connected to), and a
+ * probe may be pointed at an explicit IP with a given Host/SNI.
+ */
+export interface ProbeInput {
+  target: Target;
+  /** The input being measured: a URL (http/https) or tcp://host:port. */
+  url: string;
+  /** Addresses to use, from the DNS probe of this input. Empty: resolve with the system resolver. */
+  addresses: string[];
+  options: ProbeOptions;
+}
+
+/** The envelope every probe returns. `details` is the probe-specific record. */
+export interface ProbeResult<D = unknown> {
+  probe: ProbeKind;
+  /** ISO-8601 UTC. */
+  started_at: string;
+  runtime_ms: number;
+  /** The failure that decides this probe's outcome (null: it succeeded). */
+  failure: Failure;
+  /** The operation that failure happened in. */
+  failed_operation: Operation | null;
+  details: D;
+}
+
+export interface Probe<D = unknown> {
+  kind: ProbeKind;
+  run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<D>>;
+}
+
+// ---------------------------------------------------------------------------
+// Probe-specific details. Times named `t0`/`t` are seconds since the probe's
+// started_at, as in OONI's data formats.
+
+export interface DnsAnswer {
+  type: 'A' | 'AAAA' | 'CNAME';
+  /** The address (A/AAAA) or name (CNAME). */
+  value: string;
+  ttl: number | null;
+}
+
+/** One DNS message that arrived for a query (the UDP client records all of them). */
+export interface DnsResponse {
+  t: number;
+  rcode: string; // "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", ...
+  answers: DnsAnswer[];
+}
+
+export interface DnsResolution {
+  engine: 'system' | 'udp' | 'doh';
+  /** "getaddrinfo", "ip:port" or the DoH URL. */
+  resolver: string;
+  query_type: 'A' | 'AAAA' | 'ANY';
+  t0: number;
+  t: number;
+  failure: Failure;
+  rcode: string | null;
+  /** The answers of the first response (what a normal client would use). */
+  answers: DnsAnswer[];
+  /** Every response that arrived, in order (udp only; others hold one). */
+  responses: DnsResponse[];
+  /** Addresses among the answers that are bogons or fingerprinted injection addresses. */
+  bogons: string[];
+  /** Two responses with different answers arrived for one query: on-path injection. */
+  injection_suspected: boolean;
+}
+
+export interface DnsDetails {
+  hostname: string;
+  resolutions: DnsResolution[];
+  /** Distinct A/AAAA addresses over all resolutions, in the order found. */
+  addresses: string[];
+}
+
+export interface TcpConnectResult {
+  ip: string;
+  port: number;
+  t0: number;
+  t: number;
+  failure: Failure;
+  connect_ms: number | null;
+}
+
+export interface TcpDetails {
+  connects: TcpConnectResult[];
+}
+
+export type CertValidation = 'valid' | 'wrong_host' | 'unknown_authority' | 'expired' | 'invalid' | null;
+
+export interface TlsHandshakeResult {
+  ip: string;
+  port: number;
+  server_name: string;
+  /** true for the innocuous-SNI comparison handshake. */
+  innocuous: boolean;
+  t0: number;
+  t: number;
+  failure: Failure;
+  /** Validation of the peer certificate for `server_name` (null when the handshake failed before it). */
+  cert_validation: CertValidation;
+  tls_version: string | null;
+  alpn: string | null;
+  handshake_ms: number | null;
+  /** Subject CN and SANs of the leaf, for the record. */
+  peer_certificate: { subject_cn: string | null; san: string[]; issuer_cn: string | null; not_after: string | null } | null;
+}
+
+export interface TlsDetails {
+  handshakes: TlsHandshakeResult[];
+}
+
+export interface HttpHop {
+  url: string;
+  /** The IP this hop connected to. */
+  ip: string | null;
+  t0: number;
+  t: number;
+  failure: Failure;
+  failed_operation: Operation | null;
+  status_code: number | null;
+  headers: Record<string, string>;
+  title: string | null;
+  /** Bytes of body read (up to the read limit). */
+  body_length: number | null;
+  /** true when the body was longer than the read limit and reading stopped. */
+  body_truncated: boolean;
+  /** The first bodyCapBytes of the body, UTF-8 (invalid bytes replaced). */
+  body_sample: string | null;
+  /** SHA-256 (hex) of the capped body. */
+  body_sha256: string | null;
+  timings: { connect_ms: number | null; tls_ms: number | null; first_byte_ms: number | null; total_ms: number | null };
+}
+
+export interface HttpDetails {
+  /** Each hop of the redirect chain, in order; the last is the final response or failure. */
+  hops: HttpHop[];
+}
+
+/** How a long-lived session ended. */
+export type SessionEnd = 'horizon' | 'reset' | 'eof' | 'timeout' | 'error' | 'connect_failed';
+
+export interface SessionResult {
+  kind: 'tls' | 'plain';
+  ip: string | null;
+  port: number;
+  /** Seconds from the start of the session to its death; null when it lived to the horizon. */
+  died_after_s: number | null;
+  end: SessionEnd;
+  failure: Failure;
+  bytes_received: number;
+  requests_completed: number;
+}
+
+export interface TlsDurationDetails {
+  horizon_s: number;
+  tls: SessionResult;
+  /** The plain-TCP comparison session to the same host, kept busy the same way. */
+  plain: SessionResult | null;
+}
+
+export interface ThroughputSample {
+  /** Seconds since the start of the download. */
+  t: number;
+  /** Total bytes received by t. */
+  bytes: number;
+}
+
+export interface ThroughputDetails {
+  url: string;
+  bytes: number;
+  duration_s: number;
+  time_to_first_byte_ms: number | null;
+  samples: ThroughputSample[];
+  /** Bytes/s over the steady part of the download (after the first second or the first 10%). */
+  steady_rate_bps: number | null;
+  /** Coefficient of variation of the per-sample rate: low is a policer, high is congestion. */
+  rate_cv: number | null;
+  shape: 'flat' | 'noisy' | 'unknown';
+  domestic: boolean;
+}
+
+export interface ProtocolFlowResult {
+  kind: 'valid_first' | 'junk_first';
+  port: number;
+  failure: Failure;
+  /** true when data sent after the first packets still got an answer or an echo. */
+  later_data_flows: boolean;
+  bytes_sent: number;
+  bytes_received: number;
+}
+
+export interface ProtocolDetails {
+  ip: string | null;
+  flows: ProtocolFlowResult[];
+}
+
+/** The details type of each probe kind. */
+export interface DetailsByKind {
+  dns: DnsDetails;
+  tcp: TcpDetails;
+  tls: TlsDetails;
+  http: HttpDetails;
+  tls_duration: TlsDurationDetails;
+  throughput: ThroughputDetails;
+  protocol: ProtocolDetails;
+}

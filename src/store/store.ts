@@ -1,0 +1,279 @@
+// The SQLite store: WAL, prepared statements, one transaction per batch.
+// Rows are read back through iterators so that an export of any size runs in
+// flat memory.
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Measurement, StoredEvent } from '../model.js';
+import { migrate } from './migrations.js';
+
+/** A store that cannot be opened: names the file, says why, and never touches it. */
+export class StoreOpenError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export interface RunRow {
+  run_id: string;
+  started_at: string;
+  finished_at: string | null;
+  status: 'running' | 'complete' | 'interrupted' | 'failed';
+  probes: string[];
+  inputs_total: number;
+  summary: Record<string, unknown> | null;
+}
+
+export interface MeasurementFilter {
+  since?: string;
+  until?: string;
+  /** Matches the target as written or the input URL. */
+  target?: string;
+  probe?: string[];
+  verdict?: string[];
+  /** Only measurements whose verdict is not ok. */
+  anomaliesOnly?: boolean;
+  runId?: string;
+}
+
+export interface EventFilter {
+  since?: string;
+  until?: string;
+  target?: string;
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+}
+
+export class Store {
+  readonly db: Database;
+  private readonly insertMeasurementStmt: Statement;
+  private readonly insertEventStmt: Statement;
+
+  private constructor(
+    readonly file: string,
+    db: Database,
+  ) {
+    this.db = db;
+    this.insertMeasurementStmt = db.prepare(`
+      INSERT INTO measurements (measurement_id, run_id, target, url, probe, category, started_at,
+                                runtime_ms, failure, verdict, verdict_reason, record)
+      VALUES (@measurement_id, @run_id, @target, @url, @probe, @category, @started_at,
+              @runtime_ms, @failure, @verdict, @verdict_reason, @record)`);
+    this.insertEventStmt = db.prepare(`
+      INSERT OR IGNORE INTO events (event_id, kind, target, url, verdict, at, measurement_ids, details)
+      VALUES (@event_id, @kind, @target, @url, @verdict, @at, @measurement_ids, @details)`);
+  }
+
+  /**
+   * Opens (creating if needed) and migrates the database. A file that is not a
+   * database, or that cannot be written, is a StoreOpenError: the file is
+   * left exactly as it was.
+   */
+  static open(file: string, options: OpenOptions = {}): Store {
+    const path = file === ':memory:' ? file : resolve(file);
+    if (path !== ':memory:') {
+      if (options.readonly) {
+        if (!existsSync(path)) throw new StoreOpenError(file, 'no such database file');
+      } else {
+        try {
+          mkdirSync(dirname(path), { recursive: true });
+        } catch (err) {
+          throw new StoreOpenError(file, `cannot create its directory: ${(err as Error).message}`);
+        }
+        if (existsSync(path)) {
+          try {
+            accessSync(path, constants.R_OK | constants.W_OK);
+          } catch {
+            throw new StoreOpenError(file, 'the database file is not writable (read-only file or wrong owner)');
+          }
+        }
+      }
+    }
+    let db: Database | undefined;
+    try {
+      db = new BetterSqlite3(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      // Reading the schema fails at once on a file that is not SQLite, before anything is written.
+      db.pragma('schema_version', { simple: true });
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        migrate(db);
+      }
+      db.pragma('busy_timeout = 5000');
+      return new Store(file, db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof StoreOpenError) throw err;
+      const e = err as Error & { code?: string };
+      const reason =
+        e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT'
+          ? 'not a rasad database, or corrupt (the file was left untouched)'
+          : e.code === 'SQLITE_READONLY' || e.code === 'SQLITE_CANTOPEN'
+            ? `cannot open for writing (${e.message})`
+            : e.message;
+      throw new StoreOpenError(file, reason);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // --- runs ---------------------------------------------------------------
+
+  beginRun(run: { run_id: string; started_at: string; probes: string[]; inputs_total: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (run_id, started_at, status, probes, inputs_total) VALUES (?, ?, 'running', ?, ?)`,
+      )
+      .run(run.run_id, run.started_at, JSON.stringify(run.probes), run.inputs_total);
+  }
+
+  finishRun(runId: string, status: RunRow['status'], summary: Record<string, unknown>, finishedAt = new Date().toISOString()): void {
+    this.db
+      .prepare(`UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?`)
+      .run(status, finishedAt, JSON.stringify(summary), runId);
+  }
+
+  /** Runs left 'running' by a process that died: marked 'interrupted'. Returns how many. */
+  markInterruptedRuns(): number {
+    return this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE status = 'running'`).run(new Date().toISOString()).changes;
+  }
+
+  getRun(runId: string): RunRow | undefined {
+    const row = this.db.prepare(`SELECT * FROM runs WHERE run_id = ?`).get(runId) as Record<string, unknown> | undefined;
+    return row ? toRunRow(row) : undefined;
+  }
+
+  listRuns(limit = 20): RunRow[] {
+    return (this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC LIMIT ?`).all(limit) as Record<string, unknown>[]).map(toRunRow);
+  }
+
+  /** The latest start time of a run containing any of these probes (for resuming a schedule). */
+  lastRunStart(probes: string[]): string | null {
+    let latest: string | null = null;
+    for (const row of this.db.prepare(`SELECT started_at, probes FROM runs ORDER BY started_at DESC LIMIT 200`).iterate() as Iterable<{ started_at: string; probes: string }>) {
+      const kinds = JSON.parse(row.probes) as string[];
+      if (kinds.some((k) => probes.includes(k))) {
+        latest = row.started_at;
+        break;
+      }
+    }
+    return latest;
+  }
+
+  // --- measurements -------------------------------------------------------
+
+  /** Stores a batch in one transaction: all of it or none of it. */
+  insertMeasurements(measurements: Measurement[]): void {
+    const insertAll = this.db.transaction((batch: Measurement[]) => {
+      for (const m of batch) this.insertMeasurementStmt.run(measurementRow(m));
+    });
+    insertAll(measurements);
+  }
+
+  /** Streams measurements oldest first. */
+  *iterateMeasurements(filter: MeasurementFilter = {}): IterableIterator<Measurement> {
+    const { where, params } = measurementWhere(filter);
+    const stmt = this.db.prepare(`SELECT record FROM measurements ${where} ORDER BY started_at, id`);
+    for (const row of stmt.iterate(params) as Iterable<{ record: string }>) {
+      yield JSON.parse(row.record) as Measurement;
+    }
+  }
+
+  countMeasurements(filter: MeasurementFilter = {}): number {
+    const { where, params } = measurementWhere(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM measurements ${where}`).get(params) as { n: number }).n;
+  }
+
+  // --- events -------------------------------------------------------------
+
+  insertEvents(events: StoredEvent[]): void {
+    const insertAll = this.db.transaction((batch: StoredEvent[]) => {
+      for (const e of batch) {
+        this.insertEventStmt.run({
+          ...e,
+          measurement_ids: JSON.stringify(e.measurement_ids),
+          details: JSON.stringify(e.details),
+        });
+      }
+    });
+    insertAll(events);
+  }
+
+  *iterateEvents(filter: EventFilter = {}): IterableIterator<StoredEvent> {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.since) (clauses.push('at >= @since'), (params.since = filter.since));
+    if (filter.until) (clauses.push('at < @until'), (params.until = filter.until));
+    if (filter.target) (clauses.push('(target = @target OR url = @target)'), (params.target = filter.target));
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    for (const row of this.db.prepare(`SELECT * FROM events ${where} ORDER BY at, id`).iterate(params) as Iterable<Record<string, string>>) {
+      yield {
+        event_id: row.event_id,
+        kind: row.kind as StoredEvent['kind'],
+        target: row.target ?? null,
+        url: row.url ?? null,
+        verdict: (row.verdict ?? null) as StoredEvent['verdict'],
+        at: row.at,
+        measurement_ids: JSON.parse(row.measurement_ids),
+        details: JSON.parse(row.details),
+      };
+    }
+  }
+}
+
+function toRunRow(row: Record<string, unknown>): RunRow {
+  return {
+    run_id: row.run_id as string,
+    started_at: row.started_at as string,
+    finished_at: (row.finished_at as string | null) ?? null,
+    status: row.status as RunRow['status'],
+    probes: JSON.parse(row.probes as string),
+    inputs_total: row.inputs_total as number,
+    summary: row.summary ? JSON.parse(row.summary as string) : null,
+  };
+}
+
+function measurementRow(m: Measurement): Record<string, unknown> {
+  return {
+    measurement_id: m.measurement_id,
+    run_id: m.run_id,
+    target: m.target,
+    url: m.url,
+    probe: m.probe,
+    category: m.category,
+    started_at: m.started_at,
+    runtime_ms: m.runtime_ms,
+    failure: m.failure,
+    verdict: m.verdict,
+    verdict_reason: m.verdict_reason,
+    record: JSON.stringify(m),
+  };
+}
+
+function measurementWhere(filter: MeasurementFilter): { where: string; params: Record<string, unknown> } {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.since) (clauses.push('started_at >= @since'), (params.since = filter.since));
+  if (filter.until) (clauses.push('started_at < @until'), (params.until = filter.until));
+  if (filter.target) (clauses.push('(target = @target OR url = @target)'), (params.target = filter.target));
+  if (filter.runId) (clauses.push('run_id = @runId'), (params.runId = filter.runId));
+  if (filter.probe?.length) {
+    clauses.push(`probe IN (${filter.probe.map((_, i) => `@probe${i}`).join(', ')})`);
+    filter.probe.forEach((p, i) => (params[`probe${i}`] = p));
+  }
+  if (filter.verdict?.length) {
+    clauses.push(`verdict IN (${filter.verdict.map((_, i) => `@verdict${i}`).join(', ')})`);
+    filter.verdict.forEach((v, i) => (params[`verdict${i}`] = v));
+  }
+  if (filter.anomaliesOnly) clauses.push(`verdict <> 'ok'`);
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
