@@ -2,7 +2,7 @@
 // Rows are read back through iterators so that an export of any size runs in
 // flat memory.
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Measurement, StoredEvent } from '../model.js';
 import { migrate } from './migrations.js';
@@ -87,11 +87,14 @@ export class Store {
           throw new StoreOpenError(file, `cannot create its directory: ${(err as Error).message}`);
         }
         if (existsSync(path)) {
+          // A file marked read-only is the volunteer's decision: honoured even as root, who bypasses modes.
+          let writable = (statSync(path).mode & 0o222) !== 0;
           try {
             accessSync(path, constants.R_OK | constants.W_OK);
           } catch {
-            throw new StoreOpenError(file, 'the database file is not writable (read-only file or wrong owner)');
+            writable = false;
           }
+          if (!writable) throw new StoreOpenError(file, 'the database file is not writable (read-only file or wrong owner)');
         }
       }
     }
@@ -177,6 +180,14 @@ export class Store {
       for (const m of batch) this.insertMeasurementStmt.run(measurementRow(m));
     });
     insertAll(measurements);
+  }
+
+  /** Rewrites the verdict (and the record) of measurements already stored, in one transaction. */
+  updateVerdicts(measurements: Measurement[]): void {
+    const stmt = this.db.prepare(`UPDATE measurements SET verdict = ?, verdict_reason = ?, record = ? WHERE measurement_id = ?`);
+    this.db.transaction((batch: Measurement[]) => {
+      for (const m of batch) stmt.run(m.verdict, m.verdict_reason, JSON.stringify(m), m.measurement_id);
+    })(measurements);
   }
 
   /** Streams measurements oldest first. */

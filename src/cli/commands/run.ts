@@ -1,0 +1,77 @@
+// `rasad run`: the daemon. Sweeps on the schedules, serves the dashboard and
+// /metrics on loopback, delivers alerts; SIGINT/SIGTERM stop it cleanly.
+import { createRuntime, resolveConfig } from '../../runtime.js';
+import { Scheduler, type Schedule } from '../../scheduler.js';
+import { startHttpServer } from '../../http/server.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
+
+const usage = `Usage: rasad run [--config F] [--targets F] [--db F]
+
+Runs the daemon: web probes hourly and the long-lived probes every 6 hours
+(each with random jitter), stores every measurement, raises alerts on changes,
+and serves the dashboard and /metrics on http://127.0.0.1:9478/.
+SIGINT or SIGTERM stops it: no new sweeps, in-flight work finishes or is
+aborted after a grace period, the database is closed, exit code 0.
+
+  --config F    JSON config file (see README: Configuration)
+  --targets F   targets file (default: ./targets.txt, else the bundled list)
+  --db F        SQLite database (default: ./data/rasad.db)
+`;
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run the daemon on its schedules (the default of npm start)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('run', argv, {
+      config: { type: 'string' },
+      targets: { type: 'string' },
+      db: { type: 'string' },
+    });
+    if (values.help) return (io.stdout.write(usage), 0);
+    if (positionals.length) throw new UsageError(`rasad run: unexpected argument "${positionals[0]}"`);
+    const config = resolveConfig(values, io.env);
+    const runtime = createRuntime(config, io);
+    const log = runtime.logger.child({ layer: 'cli' });
+    const server = config.http.enabled
+      ? await startHttpServer({ store: runtime.store, config, metrics: runtime.metrics, logger: runtime.logger.child({ layer: 'http' }) })
+      : null;
+    runtime.pipeline.start();
+
+    const schedules: Schedule[] = (['web', 'long'] as const).map((name) => {
+      const s = config.schedules[name];
+      const last = runtime.store.lastRunStart(s.probes);
+      return {
+        name,
+        everyS: s.everyS,
+        jitterS: s.jitterS,
+        lastStartedAt: last ? new Date(last) : null,
+        sweep: (signal) => runtime.sweep({ schedule: name, probes: s.probes, concurrency: s.concurrency, signal }),
+      };
+    });
+    const scheduler = new Scheduler(schedules, { logger: runtime.logger.child({ layer: 'scheduler' }) });
+    scheduler.start();
+    log.info({ targets: runtime.targets.length, db: config.db, dashboard: server?.url ?? null }, 'rasad is running');
+
+    await new Promise<void>((resolve) => {
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          log.info({ signal: sig }, 'stopping: no new sweeps; in-flight measurements finish or are aborted');
+          resolve();
+        } else {
+          log.warn({ signal: sig }, 'second signal: aborting in-flight measurements now');
+          scheduler.abortNow();
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+    await scheduler.stop();
+    await server?.close();
+    await runtime.close();
+    log.info('stopped');
+    return 0;
+  },
+};

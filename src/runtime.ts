@@ -1,0 +1,132 @@
+// The composition root's parts: configuration from flags, the store, the
+// probes, the analysis and the alerts wired together for `run` and `once`.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import type { Logger } from 'pino';
+import { PROBES } from '../probes/index.js';
+import { PROBE_KINDS, type ProbeKind, type Target } from '../probes/types.js';
+import { defaultFingerprints } from './analysis/fingerprints.js';
+import { judgeSweep, needsRetry } from './analysis/verdict.js';
+import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
+import { UsageError } from './cli/command.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { queryControl } from './control/client.js';
+import { Metrics } from './http/metrics.js';
+import { createLogger } from './log.js';
+import { packageRoot } from './paths.js';
+import { Store } from './store/store.js';
+import { runSweep, type SweepOutcome, type SweepRequest } from './sweep/run.js';
+import type { SweepObservation } from './analysis/changes.js';
+import { loadTargets } from './targets/parse.js';
+
+export interface CommonFlags {
+  config?: string;
+  targets?: string;
+  db?: string;
+  resolver?: string;
+  control?: string[];
+}
+
+/** File, environment, then flags; NODE_EXTRA_CA_CERTS is also trusted by the probes (the lab's CA). */
+export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
+  const overrides: Record<string, unknown> = {};
+  if (flags.targets) overrides.targets = flags.targets;
+  if (flags.db) overrides.db = flags.db;
+  if (flags.resolver !== undefined) overrides.probe = { resolver: flags.resolver };
+  if (flags.control?.length) overrides.controls = flags.control.flatMap((c) => c.split(',')).filter(Boolean);
+  const config = loadConfig({ file: flags.config, env, overrides: overrides as never });
+  const extraCa = env.NODE_EXTRA_CA_CERTS;
+  if (extraCa && !config.probe.extraCaPem) {
+    try {
+      config.probe.extraCaPem = readFileSync(extraCa, 'utf8');
+    } catch (err) {
+      throw new UsageError(`${extraCa}: NODE_EXTRA_CA_CERTS is not readable (${(err as Error).message})`);
+    }
+  }
+  return config;
+}
+
+/** The targets file: as configured, or the bundled targets.txt when the default is not in the working directory. */
+export function resolveTargetsPath(config: Config, cwd: string): string {
+  const path = isAbsolute(config.targets) ? config.targets : join(cwd, config.targets);
+  if (existsSync(path) || config.targets !== 'targets.txt') return path;
+  return join(packageRoot(), 'targets.txt');
+}
+
+export function parseProbeList(value: string | undefined, fallback: readonly ProbeKind[]): ProbeKind[] {
+  if (value === undefined) return [...fallback];
+  const kinds = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (kinds.length === 0) throw new UsageError('--probes: give at least one of ' + PROBE_KINDS.join(','));
+  for (const k of kinds) {
+    if (!(PROBE_KINDS as readonly string[]).includes(k)) throw new UsageError(`--probes: unknown probe "${k}" (known: ${PROBE_KINDS.join(', ')})`);
+  }
+  return kinds as ProbeKind[];
+}
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  targets: Target[];
+  metrics: Metrics;
+  pipeline: ChangePipeline;
+  /** Runs one sweep, then feeds the change pipeline and the metrics. */
+  sweep(request: Omit<SweepRequest, 'targets'> & { targets?: Target[] }): Promise<SweepOutcome>;
+  close(): Promise<void>;
+}
+
+export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.WritableStream & { isTTY?: boolean } }): Runtime {
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, destination: io.stderr });
+  const targets = loadTargets(resolveTargetsPath(config, io.cwd));
+  const store = Store.open(config.db);
+  const interrupted = store.markInterruptedRuns();
+  if (interrupted > 0) logger.child({ layer: 'store' }).warn({ runs: interrupted }, 'runs interrupted by an earlier crash or kill were marked as such');
+  const metrics = new Metrics(config);
+  const pipeline = createChangePipeline({ store, config, logger: logger.child({ layer: 'alerts' }), metrics });
+  const fingerprints = defaultFingerprints();
+  const sweepLogger = logger.child({ layer: 'scheduler' });
+  const probeLogger = logger.child({ layer: 'probe' });
+
+  return {
+    config,
+    logger,
+    store,
+    targets,
+    metrics,
+    pipeline,
+    async sweep(request) {
+      const outcome = await runSweep(
+        { store, config, probes: PROBES, logger: probeLogger, judge: judgeSweep, needsRetry, judgeOptions: { fingerprints }, queryControl },
+        { ...request, targets: request.targets ?? targets },
+      );
+      metrics.recordMeasurements(outcome.measurements);
+      metrics.recordSweep(request.schedule, outcome.durationS, outcome.status === 'complete');
+      try {
+        await pipeline.onSweep(toObservation(outcome));
+      } catch (err) {
+        sweepLogger.error({ err: (err as Error).message }, 'change detection failed for this sweep');
+      }
+      return outcome;
+    },
+    async close() {
+      await pipeline.stop();
+      store.close();
+    },
+  };
+}
+
+export function toObservation(outcome: SweepOutcome): SweepObservation {
+  return {
+    run_id: outcome.runId,
+    at: outcome.startedAt,
+    units: outcome.units.map((u) => ({
+      target: u.target.raw,
+      url: u.url,
+      tags: u.target.tags,
+      kind: u.kind,
+      verdict: u.verdict.verdict,
+      measurement_ids: u.measurementIds,
+    })),
+  };
+}

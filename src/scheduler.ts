@@ -1,0 +1,93 @@
+// The daemon's clock: each schedule sweeps every `everyS` seconds plus a
+// random jitter, never overlapping itself. After a restart it resumes from
+// the last stored run: one sweep when it is due, never a burst of catch-ups.
+import type { Logger } from 'pino';
+
+export interface Schedule {
+  name: string;
+  everyS: number;
+  jitterS: number;
+  /** When this schedule last started a sweep (from the store), or null. */
+  lastStartedAt: Date | null;
+  sweep(signal: AbortSignal): Promise<unknown>;
+}
+
+export interface SchedulerOptions {
+  logger: Logger;
+  now?: () => number;
+  /** Random number in [0, 1); injectable so tests can check the jitter bounds. */
+  random?: () => number;
+  /** After stop(), how long in-flight sweeps may run before they are aborted. */
+  graceMs?: number;
+}
+
+/** The delay before a schedule's next sweep: due time (last + every, or now) plus jitter, never negative. */
+export function nextDelayMs(lastStartedAt: Date | null, everyS: number, jitterS: number, now: number, random: () => number): number {
+  const due = lastStartedAt ? lastStartedAt.getTime() + everyS * 1000 : now;
+  return Math.max(0, due - now) + Math.floor(random() * jitterS * 1000);
+}
+
+export class Scheduler {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly abort = new AbortController();
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly schedules: Schedule[],
+    private readonly options: SchedulerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    for (const schedule of this.schedules) this.arm(schedule, schedule.lastStartedAt);
+  }
+
+  /** Whether a sweep of this schedule is running. */
+  isRunning(name: string): boolean {
+    return this.running.has(name);
+  }
+
+  private arm(schedule: Schedule, last: Date | null): void {
+    if (this.stopped) return;
+    const delay = nextDelayMs(last, schedule.everyS, schedule.jitterS, this.now(), this.random);
+    this.options.logger.debug({ schedule: schedule.name, in_s: Math.round(delay / 1000) }, 'next sweep scheduled');
+    this.timers.set(schedule.name, setTimeout(() => this.fire(schedule), delay));
+  }
+
+  private fire(schedule: Schedule): void {
+    this.timers.delete(schedule.name);
+    if (this.stopped) return;
+    const startedAt = new Date(this.now());
+    const run = schedule
+      .sweep(this.abort.signal)
+      .catch((err: Error) => this.options.logger.error({ schedule: schedule.name, err: err.message }, 'sweep failed'))
+      .finally(() => {
+        this.running.delete(schedule.name);
+        // The next sweep is due `everyS` after this one started; a sweep longer than that is followed at once, not overlapped.
+        this.arm(schedule, startedAt);
+      });
+    this.running.set(schedule.name, run);
+  }
+
+  /** Stops scheduling; waits for in-flight sweeps, aborting them after the grace period. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    const inFlight = [...this.running.values()];
+    if (inFlight.length === 0) return;
+    const grace = setTimeout(() => this.abort.abort(new Error('shutting down')), this.options.graceMs ?? 10_000);
+    await Promise.allSettled(inFlight);
+    clearTimeout(grace);
+  }
+
+  /** Aborts in-flight sweeps now (a second signal). */
+  abortNow(): void {
+    this.abort.abort(new Error('shutting down'));
+  }
+}

@@ -1,0 +1,300 @@
+// One sweep: plan the units, run the probes under the concurrency caps,
+// query the control, judge the whole sweep, store everything.
+//
+// Measurements are stored as each unit finishes (so a crash loses only the
+// units in flight) with a provisional verdict; the sweep-wide judgement
+// (network.offline, the domestic baseline, cut-age agreement) needs every
+// unit, so the final verdicts are written in one transaction at the end.
+import { randomUUID } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Logger } from 'pino';
+import type { ProbeRegistry } from '../../probes/index.js';
+import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, Target } from '../../probes/types.js';
+import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
+import type { Config } from '../config/schema.js';
+import type { ControlAnswer, Measurement, VerdictResult } from '../model.js';
+import type { Store } from '../store/store.js';
+import { planSweep, type PlannedUnit } from './plan.js';
+
+export const PROVISIONAL_REASON = 'not analysed yet: the sweep had not finished';
+
+export interface ControlQuery {
+  (
+    helperUrls: string[],
+    req: { url: string; headers?: Record<string, string[]>; tcpConnect: string[] },
+    signal: AbortSignal,
+    opts?: { timeoutMs?: number; extraCaPem?: string },
+  ): Promise<{ answer: ControlAnswer | null; helper: string | null; failures: { helper: string; failure: string }[] }>;
+}
+
+export interface SweepDeps {
+  store: Store;
+  config: Config;
+  probes: ProbeRegistry;
+  logger: Logger;
+  judge(units: UnitObservation[], options: JudgeOptions): VerdictResult[];
+  needsRetry(attempt: AttemptResults): boolean;
+  judgeOptions: JudgeOptions;
+  queryControl?: ControlQuery;
+}
+
+export interface SweepRequest {
+  schedule: string;
+  probes: readonly ProbeKind[];
+  targets: Target[];
+  /** Concurrent units at most (the schedule's p-limit cap). */
+  concurrency: number;
+  /** Aborting stops the sweep: in-flight probes end at once, what was measured is judged and kept. */
+  signal?: AbortSignal;
+  onProgress?(progress: SweepProgress): void;
+}
+
+export interface SweepProgress {
+  done: number;
+  total: number;
+  /** Inputs being measured right now. */
+  inFlight: string[];
+}
+
+export interface SweepUnitOutcome {
+  kind: PlannedUnit['kind'];
+  target: Target;
+  url: string;
+  verdict: VerdictResult;
+  measurementIds: string[];
+}
+
+export interface SweepOutcome {
+  runId: string;
+  startedAt: string;
+  status: 'complete' | 'interrupted';
+  durationS: number;
+  units: SweepUnitOutcome[];
+  measurements: Measurement[];
+  countsByVerdict: Record<string, number>;
+  /** Measurements that could not be stored (disk full, ...). */
+  dropped: number;
+}
+
+interface UnitRun {
+  unit: PlannedUnit;
+  attempts: AttemptResults[];
+  control: ControlAnswer | null;
+  controlFailed: boolean;
+  controlHelper: string | null;
+  /** The measurements of the attempt that is kept (the last one). */
+  measurements: Measurement[];
+}
+
+export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepOutcome> {
+  const { store, config, logger } = deps;
+  const runId = randomUUID();
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const targets = config.probeCircumvention ? request.targets : request.targets.filter((t) => !t.tags.includes('circumvention'));
+  const units = planSweep(targets, request.probes);
+  const signal = request.signal ?? new AbortController().signal;
+
+  store.beginRun({ run_id: runId, started_at: startedAt, probes: [...request.probes], inputs_total: units.length });
+  logger.info({ run_id: runId, schedule: request.schedule, units: units.length }, 'sweep started');
+
+  const limit = pLimit(Math.max(1, request.concurrency));
+  const hostLimits = new Map<string, LimitFunction>();
+  const hostLimit = (host: string) => {
+    let l = hostLimits.get(host);
+    if (!l) hostLimits.set(host, (l = pLimit(Math.max(1, config.perHostConcurrency))));
+    return l;
+  };
+
+  const inFlight = new Set<string>();
+  let done = 0;
+  let dropped = 0;
+  const report = () => request.onProgress?.({ done, total: units.length, inFlight: [...inFlight] });
+  report();
+
+  const runs = await Promise.all(
+    units.map((unit) =>
+      limit(() =>
+        hostLimit(unit.host)(async () => {
+          if (signal.aborted) return null;
+          inFlight.add(unit.url);
+          report();
+          try {
+            const run = await runUnit(deps, runId, unit, signal);
+            dropped += storeProvisional(store, logger, run.measurements);
+            return run;
+          } catch (err) {
+            // A probe throws only on invalid input: keep the sweep going and say which unit.
+            logger.error({ url: unit.url, kind: unit.kind, err: (err as Error).message }, 'unit failed to run');
+            return null;
+          } finally {
+            inFlight.delete(unit.url);
+            done++;
+            report();
+          }
+        }),
+      ),
+    ),
+  );
+
+  const finished = runs.filter((r): r is UnitRun => r !== null);
+  const observations: UnitObservation[] = finished.map((r) => ({
+    kind: r.unit.kind,
+    target: r.unit.target,
+    url: r.unit.url,
+    attempts: r.attempts,
+    control: r.control,
+    controlFailed: r.controlFailed,
+  }));
+  const verdicts = deps.judge(observations, deps.judgeOptions);
+
+  const outcomes: SweepUnitOutcome[] = [];
+  const measurements: Measurement[] = [];
+  const countsByVerdict: Record<string, number> = {};
+  finished.forEach((run, i) => {
+    const verdict = verdicts[i]!;
+    for (const m of run.measurements) {
+      m.verdict = verdict.verdict;
+      m.verdict_reason = verdict.verdict_reason;
+      m.evidence = verdict.evidence;
+      if (verdict.verdict === 'ok') stripBodySample(m);
+      measurements.push(m);
+      countsByVerdict[verdict.verdict] = (countsByVerdict[verdict.verdict] ?? 0) + 1;
+    }
+    outcomes.push({ kind: run.unit.kind, target: run.unit.target, url: run.unit.url, verdict, measurementIds: run.measurements.map((m) => m.measurement_id) });
+  });
+
+  try {
+    store.updateVerdicts(measurements);
+  } catch (err) {
+    logger.error({ run_id: runId, err: (err as Error).message }, 'could not store the sweep verdicts');
+  }
+  const status = signal.aborted ? 'interrupted' : 'complete';
+  const durationS = (Date.now() - started) / 1000;
+  const summary = { duration_s: durationS, units: units.length, measured: finished.length, counts_by_verdict: countsByVerdict, dropped };
+  try {
+    store.finishRun(runId, status, summary);
+  } catch (err) {
+    logger.error({ run_id: runId, err: (err as Error).message }, 'could not mark the run finished');
+  }
+  logger.info({ run_id: runId, schedule: request.schedule, status, ...summary }, `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}`);
+  return { runId, startedAt, status, durationS, units: outcomes, measurements, countsByVerdict, dropped };
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  const parts = Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => `${v}=${n}`);
+  return parts.length ? parts.join(' ') : 'nothing measured';
+}
+
+/** Stores a unit's measurements; a full disk or a broken database drops them with a logged error, and the sweep goes on. */
+function storeProvisional(store: Store, logger: Logger, measurements: Measurement[]): number {
+  try {
+    store.insertMeasurements(measurements);
+    return 0;
+  } catch (err) {
+    logger.error({ err: (err as Error).message, count: measurements.length }, 'measurements dropped: the database refused them');
+    return measurements.length;
+  }
+}
+
+/** An ok measurement keeps its body's hash, length and title, not the sample: a blockpage's body is evidence, a normal page's is not. */
+function stripBodySample(m: Measurement): void {
+  if (m.probe !== 'http') return;
+  const details = m.details as { hops?: { body_sample: string | null }[] };
+  for (const hop of details.hops ?? []) hop.body_sample = null;
+}
+
+function measurementDeadlineMs(config: Config, kind: ProbeKind): number {
+  const o = config.probe;
+  if (kind === 'tls_duration') return Math.max(config.measurementDeadlineMs, o.sessionHorizonMs + 2 * o.timeoutMs + 10_000);
+  if (kind === 'throughput') return Math.max(config.measurementDeadlineMs, o.throughputMaxMs + 2 * o.timeoutMs);
+  return config.measurementDeadlineMs;
+}
+
+async function runProbe(deps: SweepDeps, kind: ProbeKind, target: Target, url: string, addresses: string[], options: ProbeOptions, sweepSignal: AbortSignal): Promise<ProbeResult> {
+  const signal = AbortSignal.any([sweepSignal, AbortSignal.timeout(measurementDeadlineMs(deps.config, kind))]);
+  return deps.probes[kind].run({ target, url, addresses, options }, signal);
+}
+
+async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal: AbortSignal): Promise<UnitRun> {
+  const { config } = deps;
+  const options = config.probe;
+  const attempts: AttemptResults[] = [];
+  let controlPromise: Promise<{ answer: ControlAnswer | null; helper: string | null }> | null = null;
+  const maxAttempts = unit.kind === 'web' ? 1 + Math.max(0, config.retries) : 1;
+
+  for (let attempt = 0; attempt < maxAttempts && !signal.aborted; attempt++) {
+    if (attempt > 0) await sleep(500 * attempt, signal);
+    const results: AttemptResults = {};
+    let addresses: string[] = [];
+    for (const kind of unit.probes) {
+      if (signal.aborted) break;
+      const result = await runProbe(deps, kind, unit.target, unit.url, addresses, options, signal);
+      (results as Record<string, ProbeResult>)[kind] = result;
+      if (kind === 'dns') {
+        addresses = (result.details as DnsDetails).addresses ?? [];
+        // The control measures the same URL from outside, with the addresses we found, while we go on.
+        if (attempt === 0 && unit.kind === 'web' && config.controls.length > 0 && deps.queryControl) {
+          controlPromise = queryControlFor(deps, unit.url, addresses, signal);
+        }
+      }
+    }
+    attempts.push(results);
+    if (unit.kind !== 'web' || !deps.needsRetry(results)) break;
+  }
+
+  let control: ControlAnswer | null = null;
+  let controlHelper: string | null = null;
+  if (controlPromise) ({ answer: control, helper: controlHelper } = await controlPromise);
+  const controlFailed = unit.kind === 'web' && config.controls.length > 0 && control === null;
+
+  const kept = attempts[attempts.length - 1] ?? {};
+  const measurements: Measurement[] = Object.values(kept).map((result) => ({
+    ...(result as ProbeResult),
+    measurement_id: randomUUID(),
+    run_id: runId,
+    target: unit.target.raw,
+    url: unit.url,
+    category: unit.target.category,
+    tags: unit.target.tags,
+    verdict: 'inconclusive',
+    verdict_reason: PROVISIONAL_REASON,
+    control,
+    evidence: { attempts: attempts.length, control_helper: controlHelper },
+  }));
+  return { unit, attempts, control, controlFailed, controlHelper, measurements };
+}
+
+async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal) {
+  const port = portOf(url);
+  const tcpConnect = addresses.slice(0, 4).map((ip) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`));
+  try {
+    const res = await deps.queryControl!(deps.config.controls, { url, tcpConnect }, signal, {
+      timeoutMs: deps.config.probe.timeoutMs * 3,
+      extraCaPem: deps.config.probe.extraCaPem,
+    });
+    if (!res.answer) deps.logger.warn({ url, failures: res.failures }, 'no control helper answered');
+    return { answer: res.answer, helper: res.helper };
+  } catch (err) {
+    deps.logger.warn({ url, err: (err as Error).message }, 'control query failed');
+    return { answer: null, helper: null };
+  }
+}
+
+function portOf(url: string): number {
+  const u = new URL(url);
+  if (u.port) return Number(u.port);
+  return u.protocol === 'https:' ? 443 : 80;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
