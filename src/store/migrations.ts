@@ -68,6 +68,42 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'change detector snapshot, target categories, alert outbox',
+    up(db) {
+      db.exec(`
+        ALTER TABLE target_states ADD COLUMN category TEXT;
+        -- The whole change-detector state (JSON), saved after each sweep so a
+        -- restarted daemon continues without re-alerting. One row.
+        CREATE TABLE detector_snapshot (
+          id          INTEGER PRIMARY KEY CHECK (id = 1),
+          state       TEXT NOT NULL,
+          run_id      TEXT,
+          updated_at  TEXT NOT NULL
+        );
+        -- Webhook alerts waiting for delivery: an alert survives a restart and
+        -- is retried after it. The destination is a hash of its URL, never the
+        -- URL itself (webhook URLs often hold a token).
+        CREATE TABLE alert_outbox (
+          id              INTEGER PRIMARY KEY,
+          alert_id        TEXT NOT NULL,       -- the event_id, or the id of a summary alert
+          destination     TEXT NOT NULL,
+          kind            TEXT NOT NULL,       -- the event kind, or 'summary'
+          body            TEXT NOT NULL,       -- the JSON payload exactly as posted (and signed)
+          status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'coalesced', 'rejected')),
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          created_at      TEXT NOT NULL,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at    TEXT,
+          last_error      TEXT,
+          coalesced_into  TEXT,                -- the summary alert that carried it
+          UNIQUE (alert_id, destination)
+        );
+        CREATE INDEX alert_outbox_due ON alert_outbox(destination, status, next_attempt_at);
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

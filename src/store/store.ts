@@ -190,6 +190,31 @@ export class Store {
     })(measurements);
   }
 
+  /**
+   * Retention: raw records older than the cutoff lose their probe details and
+   * the control's answer; the verdict, its reason and evidence, the failure
+   * and the timings stay, and so do events. Works in small transactions so
+   * the daemon's writes are never held up for long. Returns the rows compacted.
+   */
+  compactOlderThan(cutoffIso: string, batchSize = 1000): number {
+    const select = this.db.prepare(
+      `SELECT id, record FROM measurements WHERE started_at < ? AND json_extract(record, '$.details.compacted') IS NULL LIMIT ?`,
+    );
+    const update = this.db.prepare(`UPDATE measurements SET record = ? WHERE id = ?`);
+    let total = 0;
+    for (;;) {
+      const rows = select.all(cutoffIso, batchSize) as { id: number; record: string }[];
+      if (rows.length === 0) return total;
+      this.db.transaction(() => {
+        for (const row of rows) {
+          const m = JSON.parse(row.record) as Measurement;
+          update.run(JSON.stringify({ ...m, details: { compacted: true }, control: null }), row.id);
+        }
+      })();
+      total += rows.length;
+    }
+  }
+
   /** Streams measurements oldest first. */
   *iterateMeasurements(filter: MeasurementFilter = {}): IterableIterator<Measurement> {
     const { where, params } = measurementWhere(filter);

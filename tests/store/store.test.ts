@@ -135,3 +135,22 @@ describe('Store', () => {
     expect(() => Store.open(join(tmp(), 'missing.db'), { readonly: true })).toThrow(/missing\.db: no such database file/);
   });
 });
+
+describe('retention', () => {
+  it('compacts old raw records and keeps verdicts, evidence and events', () => {
+    const store = Store.open(join(tmp(), 'r.db'));
+    store.beginRun({ run_id: 'run-1', started_at: '2026-01-01T00:00:00Z', probes: ['http'], inputs_total: 2 });
+    const old = fakeMeasurement({ started_at: '2026-01-01T00:00:00Z', probe: 'http', verdict: 'http.blockpage', verdict_reason: 'Iranian blockpage', evidence: { fingerprint: 'ir.http.iframe' }, details: { hops: [{ body_sample: 'x'.repeat(5000) }] } });
+    const recent = fakeMeasurement({ started_at: '2026-11-01T00:00:00Z' });
+    store.insertMeasurements([old, recent]);
+    store.insertEvents([{ event_id: 'e1', kind: 'blocked', target: old.target, url: old.url, verdict: 'http.blockpage', at: old.started_at, measurement_ids: [old.measurement_id], details: {} }]);
+    expect(store.compactOlderThan('2026-06-01T00:00:00Z', 1)).toBe(1);
+    expect(store.compactOlderThan('2026-06-01T00:00:00Z')).toBe(0);
+    const [a, b] = [...store.iterateMeasurements()];
+    expect(a).toMatchObject({ measurement_id: old.measurement_id, verdict: 'http.blockpage', verdict_reason: 'Iranian blockpage', evidence: { fingerprint: 'ir.http.iframe' }, details: { compacted: true } });
+    expect(JSON.stringify(a).length).toBeLessThan(1000);
+    expect(b).toEqual(recent);
+    expect([...store.iterateEvents()]).toHaveLength(1);
+    store.close();
+  });
+});

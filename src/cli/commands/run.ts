@@ -49,6 +49,19 @@ export const runCommand: Command = {
         sweep: (signal) => runtime.sweep({ schedule: name, probes: s.probes, concurrency: s.concurrency, signal }),
       };
     });
+    // Retention: compact raw records past their age at start and then daily.
+    const compact = () => {
+      const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
+      try {
+        const n = runtime.store.compactOlderThan(cutoff);
+        if (n > 0) log.info({ compacted: n, older_than: cutoff }, 'old raw records compacted; verdicts and events kept');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'retention compaction failed');
+      }
+    };
+    compact();
+    const retention = setInterval(compact, 86_400_000).unref();
+
     const scheduler = new Scheduler(schedules, { logger: runtime.logger.child({ layer: 'scheduler' }) });
     scheduler.start();
     log.info({ targets: runtime.targets.length, db: config.db, dashboard: server?.url ?? null }, 'rasad is running');
@@ -68,6 +81,7 @@ export const runCommand: Command = {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     });
+    clearInterval(retention);
     await scheduler.stop();
     await server?.close();
     await runtime.close();
