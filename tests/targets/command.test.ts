@@ -1,0 +1,120 @@
+// `rasad targets check` and `rasad targets import-citizenlab`, driven through
+// the Command interface with captured streams.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { UsageError, type CommandIo } from '../../src/cli/command.js';
+import { targetsCommand } from '../../src/cli/commands/targets.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/citizenlab/', import.meta.url));
+
+function harness(env: NodeJS.ProcessEnv = {}) {
+  const cwd = mkdtempSync(join(tmpdir(), 'rasad-targets-cmd-'));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = {
+    stdout: { write: (s: string) => (out.push(s), true) } as unknown as CommandIo['stdout'],
+    stderr: { write: (s: string) => (err.push(s), true) } as unknown as CommandIo['stderr'],
+    env,
+    cwd,
+  };
+  return { cwd, io, stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+async function usageError(run: Promise<number>): Promise<string> {
+  try {
+    await run;
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    expect((e as Error).message).not.toContain('\n');
+    return (e as Error).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('rasad targets import-citizenlab', () => {
+  it('prints the targets file on stdout, with the tags asked for', async () => {
+    const h = harness();
+    copyFileSync(join(fixtures, 'sample.csv'), join(h.cwd, 'ir.csv'));
+    expect(await targetsCommand.run(['import-citizenlab', 'ir.csv', '--tag', 'domestic'], h.io)).toBe(0);
+    const lines = h.stdout().split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toBe('https://www.bbc.com/persian/ NEWS domestic');
+    expect(h.stderr()).toBe('');
+  });
+
+  it('writes --out, which `check` then accepts and summarises', async () => {
+    const h = harness();
+    copyFileSync(join(fixtures, 'sample.csv'), join(h.cwd, 'ir.csv'));
+    expect(await targetsCommand.run(['import-citizenlab', 'ir.csv', '--out', 'imported.txt', '--tag', 'a,b'], h.io)).toBe(0);
+    expect(h.stdout()).toBe('');
+    expect(h.stderr()).toBe('rasad targets: wrote 6 targets from ir.csv to imported.txt\n');
+    expect(readFileSync(join(h.cwd, 'imported.txt'), 'utf8')).toMatch(/^https:\/\/twitter\.com\/ +GRP a b$/m);
+    expect(await targetsCommand.run(['check', 'imported.txt'], h.io)).toBe(0);
+    expect(h.stdout()).toBe(
+      'imported.txt: 6 targets, 6 inputs (https 5, http 1)\n' + 'categories: GRP 2, NEWS 2, ANON 1, MMED 1\n' + 'tags: a 6, b 6\n',
+    );
+  });
+
+  it('fails on a bad row with a one-line error naming file and line, and lists every bad row on stderr', async () => {
+    const h = harness();
+    copyFileSync(join(fixtures, 'bad.csv'), join(h.cwd, 'bad.csv'));
+    const message = await usageError(targetsCommand.run(['import-citizenlab', 'bad.csv', '--out', 'never.txt'], h.io));
+    expect(message).toBe('bad.csv:3: unknown scheme "ftp" (expected http://, https://, tcp:// or a bare domain) (and 8 more bad lines)');
+    expect(h.stderr().trimEnd().split('\n').map((l) => l.slice(0, l.indexOf(': ')))).toEqual(
+      ['3', '4', '5', '6', '7', '8', '9', '11', '12'].map((n) => `bad.csv:${n}`),
+    );
+    expect(existsSync(join(h.cwd, 'never.txt'))).toBe(false);
+  });
+
+  it('refuses a missing file, a missing argument and a bad tag', async () => {
+    const h = harness();
+    expect(await usageError(targetsCommand.run(['import-citizenlab', 'nope.csv'], h.io))).toBe('nope.csv: cannot read the CSV file (ENOENT)');
+    expect(await usageError(targetsCommand.run(['import-citizenlab'], h.io))).toMatch(/^rasad targets import-citizenlab: give the CSV file/);
+    copyFileSync(join(fixtures, 'sample.csv'), join(h.cwd, 'ir.csv'));
+    expect(await usageError(targetsCommand.run(['import-citizenlab', 'ir.csv', '--tag', 'Domestic'], h.io))).toMatch(/^--tag: "Domestic" is not a tag/);
+  });
+});
+
+describe('rasad targets check', () => {
+  it('names the first bad line and counts the others', async () => {
+    const h = harness();
+    writeFileSync(join(h.cwd, 'list.txt'), 'facebook.com GRP\nfacebook.com\nx.com LOL\n');
+    const message = await usageError(targetsCommand.run(['check', 'list.txt'], h.io));
+    expect(message).toBe('list.txt:2: duplicate input "http://facebook.com/" (already on line 1) (and 1 more bad line)');
+    expect(h.stderr()).toMatch(/^list\.txt:2: .*\nlist\.txt:3: unknown category code "LOL"/);
+  });
+
+  it('reads ./targets.txt by default, and $RASAD_TARGETS when set', async () => {
+    const h = harness({ RASAD_TARGETS: 'other.txt' });
+    writeFileSync(join(h.cwd, 'other.txt'), 'www.aparat.com MMED domestic\ntcp://192.0.2.1:443 ANON circumvention\n');
+    expect(await targetsCommand.run(['check'], h.io)).toBe(0);
+    expect(h.stdout()).toBe('other.txt: 2 targets, 3 inputs (http 1, https 1, tcp 1)\ncategories: ANON 1, MMED 1\ntags: circumvention 1, domestic 1\n');
+
+    const local = harness();
+    writeFileSync(join(local.cwd, 'targets.txt'), 'divar.ir COMM domestic\n');
+    expect(await targetsCommand.run(['check'], local.io)).toBe(0);
+    expect(local.stdout()).toMatch(/^targets\.txt: 1 target, 2 inputs/);
+  });
+
+  it('falls back to the bundled list when there is no ./targets.txt', async () => {
+    const h = harness();
+    expect(await targetsCommand.run(['check'], h.io)).toBe(0);
+    expect(h.stdout()).toMatch(/targets\.txt: \d+ targets, \d+ inputs/);
+    expect(h.stdout()).toMatch(/tags: .*domestic \d+/);
+  });
+
+  it('refuses an empty list, a stray flag, an unknown subcommand; --help prints the usage', async () => {
+    const h = harness();
+    writeFileSync(join(h.cwd, 'empty.txt'), '# nothing\n');
+    expect(await usageError(targetsCommand.run(['check', 'empty.txt'], h.io))).toBe('empty.txt: no targets (every line is blank or a comment)');
+    expect(await usageError(targetsCommand.run(['check', 'empty.txt', '--out', 'x'], h.io))).toMatch(/--out and --tag belong to import-citizenlab/);
+    expect(await usageError(targetsCommand.run(['frobnicate'], h.io))).toBe('rasad targets: unknown subcommand "frobnicate" (check, import-citizenlab)');
+    expect(await usageError(targetsCommand.run([], h.io))).toBe('rasad targets: give a subcommand: check or import-citizenlab');
+    expect(await usageError(targetsCommand.run(['check', '--bogus'], h.io))).toMatch(/^rasad targets: Unknown option '--bogus'/);
+    expect(await targetsCommand.run(['--help'], h.io)).toBe(0);
+    expect(h.stdout()).toBe(targetsCommand.usage);
+  });
+});
