@@ -71,6 +71,8 @@ export interface ProbeOptions {
   throughputPath?: string;
   /** tls_duration: path requested on keep-alive (default "/"). */
   sessionPath?: string;
+  /** tls_duration: port of the plain-HTTP comparison session (default 80; 0 skips it). */
+  sessionPlainPort?: number;
 }
 
 /**
@@ -121,6 +123,8 @@ export interface DnsResponse {
   t: number;
   rcode: string; // "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", ...
   answers: DnsAnswer[];
+  /** The TC (truncated) flag was set. */
+  truncated?: boolean;
 }
 
 export interface DnsResolution {
@@ -140,6 +144,8 @@ export interface DnsResolution {
   bogons: string[];
   /** Two responses with different answers arrived for one query: on-path injection. */
   injection_suspected: boolean;
+  /** udp: packets that arrived but were not recorded (wrong ID, not a response to this question, undecodable, or past the cap on recorded responses). */
+  ignored_responses?: number;
 }
 
 export interface DnsDetails {
@@ -254,6 +260,8 @@ export interface ThroughputDetails {
   rate_cv: number | null;
   shape: 'flat' | 'noisy' | 'unknown';
   domestic: boolean;
+  /** HTTP status of the download's response (null when none arrived): a 403 blockpage is no throughput figure. */
+  status_code?: number | null;
 }
 
 export interface ProtocolFlowResult {
@@ -264,6 +272,15 @@ export interface ProtocolFlowResult {
   later_data_flows: boolean;
   bytes_sent: number;
   bytes_received: number;
+  /** The operation the flow's failure happened in. */
+  failed_operation?: Operation | null;
+  /** Writes (packets) that went out before the flow ended. */
+  writes_sent?: number;
+  /**
+   * How many writes had gone out when the first byte came back (null: none came).
+   * A server that answers the first junk packet and closes is strict, not filtered.
+   */
+  first_byte_after_write?: number | null;
 }
 
 export interface ProtocolDetails {
