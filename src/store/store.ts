@@ -50,6 +50,51 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/** The change detector's saved state (src/analysis/changes.ts DetectorState, as JSON). */
+export interface DetectorSnapshot {
+  state: string;
+  run_id: string | null;
+  updated_at: string;
+}
+
+/** One row of target_states: the confirmed state of one input (URL). */
+export interface TargetStateRow {
+  url: string;
+  target: string;
+  category: string | null;
+  /** The confirmed verdict summarising the input's probes, or 'pending' before any is confirmed. */
+  state: string;
+  since: string;
+  updated_at: string;
+  /** The detector's per-kind state of this input (JSON). */
+  detector: unknown;
+}
+
+/** The latest measurement of one input (URL). */
+export interface LatestVerdictRow {
+  url: string;
+  target: string;
+  category: string;
+  probe: string;
+  verdict: string;
+  started_at: string;
+  tags: string[];
+}
+
+/** A stored verdict with its run, for replaying through the change detector. */
+export interface VerdictRow {
+  measurement_id: string;
+  run_id: string;
+  run_started_at: string | null;
+  target: string;
+  url: string;
+  probe: string;
+  category: string;
+  verdict: string;
+  started_at: string;
+  tags: string[];
+}
+
 export class Store {
   readonly db: Database;
   private readonly insertMeasurementStmt: Statement;
@@ -229,6 +274,29 @@ export class Store {
     return (this.db.prepare(`SELECT count(*) AS n FROM measurements ${where}`).get(params) as { n: number }).n;
   }
 
+  /**
+   * Streams the stored JSON text of each measurement, in iterateMeasurements'
+   * order, unparsed: an export that can rearrange the text saves a parse and
+   * a stringify per row.
+   */
+  *iterateMeasurementTexts(filter: MeasurementFilter = {}): IterableIterator<string> {
+    const { where, params } = measurementWhere(filter);
+    yield* this.db.prepare(`SELECT record FROM measurements ${where} ORDER BY started_at, id`).pluck().iterate(params) as Iterable<string>;
+  }
+
+  /**
+   * Streams measurements grouped by web unit: ordered by run, then input URL,
+   * then time, so that the dns/tcp/tls/http measurements of one URL in one
+   * run arrive one after another (the OONI export joins them into one).
+   */
+  *iterateMeasurementsByUnit(filter: MeasurementFilter = {}): IterableIterator<Measurement> {
+    const { where, params } = measurementWhere(filter);
+    const stmt = this.db.prepare(`SELECT record FROM measurements ${where} ORDER BY run_id, url, started_at, id`);
+    for (const row of stmt.iterate(params) as Iterable<{ record: string }>) {
+      yield JSON.parse(row.record) as Measurement;
+    }
+  }
+
   // --- events -------------------------------------------------------------
 
   insertEvents(events: StoredEvent[]): void {
@@ -242,6 +310,23 @@ export class Store {
       }
     });
     insertAll(events);
+  }
+
+  /** The start time of every run, by run id (an export reads it before it streams, when the connection is busy). */
+  runStartTimes(): Map<string, string> {
+    const rows = this.db.prepare(`SELECT run_id, started_at FROM runs`).all() as { run_id: string; started_at: string }[];
+    return new Map(rows.map((r) => [r.run_id, r.started_at]));
+  }
+
+  /** How many events iterateEvents(filter) yields. */
+  countEvents(filter: EventFilter = {}): number {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.since) (clauses.push('at >= @since'), (params.since = filter.since));
+    if (filter.until) (clauses.push('at < @until'), (params.until = filter.until));
+    if (filter.target) (clauses.push('(target = @target OR url = @target)'), (params.target = filter.target));
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    return (this.db.prepare(`SELECT count(*) AS n FROM events ${where}`).get(params) as { n: number }).n;
   }
 
   *iterateEvents(filter: EventFilter = {}): IterableIterator<StoredEvent> {
@@ -263,6 +348,111 @@ export class Store {
         details: JSON.parse(row.details),
       };
     }
+  }
+
+  // --- change detection, status and dashboard reads ------------------------
+
+  /**
+   * Saves the change detector's state (JSON) and the per-input view of it in
+   * one transaction, so the two never disagree after a crash.
+   */
+  saveDetectorState(snapshot: DetectorSnapshot, targetStates: TargetStateRow[]): void {
+    const saveSnapshot = this.db.prepare(`
+      INSERT INTO detector_snapshot (id, state, run_id, updated_at) VALUES (1, @state, @run_id, @updated_at)
+      ON CONFLICT(id) DO UPDATE SET state = excluded.state, run_id = excluded.run_id, updated_at = excluded.updated_at`);
+    const upsertTarget = this.db.prepare(`
+      INSERT INTO target_states (url, target, category, state, since, updated_at, detector)
+      VALUES (@url, @target, @category, @state, @since, @updated_at, @detector)
+      ON CONFLICT(url) DO UPDATE SET target = excluded.target, category = excluded.category, state = excluded.state,
+        since = excluded.since, updated_at = excluded.updated_at, detector = excluded.detector`);
+    this.db.transaction(() => {
+      saveSnapshot.run(snapshot);
+      for (const row of targetStates) upsertTarget.run({ ...row, detector: JSON.stringify(row.detector ?? null) });
+    })();
+  }
+
+  /** The saved change-detector state, or undefined (never saved, or a database older than migration 2). */
+  loadDetectorSnapshot(): DetectorSnapshot | undefined {
+    if (!this.hasTable('detector_snapshot')) return undefined;
+    return this.db.prepare(`SELECT state, run_id, updated_at FROM detector_snapshot WHERE id = 1`).get() as DetectorSnapshot | undefined;
+  }
+
+  /** The current confirmed state of every input, by URL. */
+  listTargetStates(): TargetStateRow[] {
+    if (!this.hasTable('target_states')) return [];
+    const hasCategory = (this.db.prepare(`PRAGMA table_info(target_states)`).all() as { name: string }[]).some((c) => c.name === 'category');
+    const rows = this.db
+      .prepare(`SELECT url, target, ${hasCategory ? 'category' : 'NULL AS category'}, state, since, updated_at, detector FROM target_states ORDER BY url`)
+      .all() as (Omit<TargetStateRow, 'detector'> & { detector: string | null })[];
+    return rows.map((r) => ({ ...r, detector: parseJsonOr(r.detector, null) }));
+  }
+
+  /** The latest measurement's verdict, category and tags of each input (URL). */
+  latestVerdicts(): LatestVerdictRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT url, target, category, probe, verdict, started_at, json_extract(record, '$.tags') AS tags
+         FROM measurements WHERE id IN (SELECT max(id) FROM measurements GROUP BY url) ORDER BY url`,
+      )
+      .all() as (Omit<LatestVerdictRow, 'tags'> & { tags: string | null })[];
+    return rows.map((r) => {
+      const tags = parseJsonOr(r.tags, []);
+      return { ...r, tags: Array.isArray(tags) ? tags.map(String) : [] };
+    });
+  }
+
+  /** The newest events first, at most `limit`. */
+  recentEvents(limit: number, filter: EventFilter = {}): StoredEvent[] {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = { limit };
+    if (filter.since) (clauses.push('at >= @since'), (params.since = filter.since));
+    if (filter.until) (clauses.push('at < @until'), (params.until = filter.until));
+    if (filter.target) (clauses.push('(target = @target OR url = @target)'), (params.target = filter.target));
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const rows = this.db.prepare(`SELECT * FROM events ${where} ORDER BY at DESC, id DESC LIMIT @limit`).all(params) as Record<string, string | null>[];
+    return rows.map(eventFromRow);
+  }
+
+  /** The newest measurements first, at most `limit`. */
+  recentMeasurements(filter: MeasurementFilter, limit: number): Measurement[] {
+    const { where, params } = measurementWhere(filter);
+    const rows = this.db
+      .prepare(`SELECT record FROM measurements ${where} ORDER BY started_at DESC, id DESC LIMIT @recent_limit`)
+      .all({ ...params, recent_limit: limit }) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as Measurement);
+  }
+
+  /**
+   * Verdicts with their run, oldest run first, for replaying them through the
+   * change detector. Runs still 'running' are left out (their verdicts may be
+   * provisional), and so are rows with `excludeReason` as their reason.
+   */
+  *iterateVerdictRows(filter: { since?: string; excludeReason?: string } = {}): IterableIterator<VerdictRow> {
+    const clauses = [`(r.status IS NULL OR r.status <> 'running')`];
+    const params: Record<string, unknown> = {};
+    if (filter.since) (clauses.push('m.started_at >= @since'), (params.since = filter.since));
+    if (filter.excludeReason) (clauses.push('m.verdict_reason <> @reason'), (params.reason = filter.excludeReason));
+    const stmt = this.db.prepare(`
+      SELECT m.measurement_id, m.run_id, r.started_at AS run_started_at, m.target, m.url, m.probe, m.category,
+             m.verdict, m.started_at, json_extract(m.record, '$.tags') AS tags
+      FROM measurements m LEFT JOIN runs r ON r.run_id = m.run_id
+      WHERE ${clauses.join(' AND ')}
+      ORDER BY COALESCE(r.started_at, m.started_at), m.run_id, m.id`);
+    for (const row of stmt.iterate(params) as Iterable<Omit<VerdictRow, 'tags'> & { tags: string | null }>) {
+      const tags = parseJsonOr(row.tags, []);
+      yield { ...row, tags: Array.isArray(tags) ? tags.map(String) : [] };
+    }
+  }
+
+  /** Just (url, probe, verdict, started_at) since a time: the cheap rows a timeline is drawn from. */
+  *iterateVerdictCells(since: string): IterableIterator<{ url: string; target: string; probe: string; verdict: string; started_at: string }> {
+    yield* this.db
+      .prepare(`SELECT url, target, probe, verdict, started_at FROM measurements WHERE started_at >= ?`)
+      .iterate(since) as Iterable<{ url: string; target: string; probe: string; verdict: string; started_at: string }>;
+  }
+
+  private hasTable(name: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
   }
 }
 
@@ -312,4 +502,26 @@ function measurementWhere(filter: MeasurementFilter): { where: string; params: R
   }
   if (filter.anomaliesOnly) clauses.push(`verdict <> 'ok'`);
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function eventFromRow(row: Record<string, string | null>): StoredEvent {
+  return {
+    event_id: row.event_id as string,
+    kind: row.kind as StoredEvent['kind'],
+    target: row.target ?? null,
+    url: row.url ?? null,
+    verdict: (row.verdict ?? null) as StoredEvent['verdict'],
+    at: row.at as string,
+    measurement_ids: parseJsonOr(row.measurement_ids, []) as string[],
+    details: parseJsonOr(row.details, {}) as Record<string, unknown>,
+  };
+}
+
+function parseJsonOr<T>(text: string | null | undefined, fallback: T): unknown {
+  if (text === null || text === undefined) return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
 }

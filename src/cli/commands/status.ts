@@ -1,0 +1,108 @@
+// `rasad status`: the current state of each input, grouped by category with
+// since-when, and the recent change events. Opens the database read-only, so
+// it is safe next to a running daemon; plain text that reads well in a pipe
+// or a log (colour only on a terminal), or --json.
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { eventText, shortDuration, shortTime } from '../../alerts/text.js';
+import { defaultConfig } from '../../config/schema.js';
+import { readTargets, type TargetView, type TargetsView } from '../../http/read-model.js';
+import type { StoredEvent } from '../../model.js';
+import { Store } from '../../store/store.js';
+import { parseFlags, UsageError, type Command } from '../command.js';
+
+const usage = `Usage: rasad status [--db F] [--limit N] [--json]
+
+Shows the current state of each input (grouped by category, with since when)
+and the recent change events. The database is opened read-only.
+
+  --db F       SQLite database (default: ./data/rasad.db)
+  --limit N    recent events to show (default: 10; 0 for none)
+  --json       one JSON document instead of text
+`;
+
+const EVENTS_DEFAULT = 10;
+const EVENTS_MAX = 1000;
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show the current state of each target and the recent events',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags('status', argv, {
+      db: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (values.help) return (io.stdout.write(usage), 0);
+    if (positionals.length) throw new UsageError(`rasad status: unexpected argument "${positionals[0]}"`);
+    let limit = EVENTS_DEFAULT;
+    if (values.limit !== undefined) {
+      limit = Number(values.limit);
+      if (!/^\d+$/.test(values.limit) || limit > EVENTS_MAX) throw new UsageError(`--limit: expected an integer from 0 to ${EVENTS_MAX}, got "${values.limit}"`);
+    }
+    const given = values.db ?? defaultConfig().db;
+    const file = isAbsolute(given) ? given : join(io.cwd, given);
+    if (!existsSync(file)) throw new UsageError(`rasad status: ${given}: no such database (run 'rasad once' or 'rasad run' first, or pass --db)`);
+
+    const store = Store.open(file, { readonly: true });
+    let view: TargetsView;
+    let events: StoredEvent[];
+    try {
+      view = readTargets(store);
+      events = limit > 0 ? store.recentEvents(limit) : [];
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (e.code?.startsWith('SQLITE_')) throw new UsageError(`rasad status: ${given}: not a rasad database, or unreadable (${e.message})`);
+      throw err;
+    } finally {
+      store.close();
+    }
+
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify({ database: file, ...view, events: events.map((e) => ({ ...e, text: eventText(e) })) }, null, 2)}\n`);
+      return 0;
+    }
+    const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
+    io.stdout.write(formatStatus(file, view, events, { color, now: new Date() }));
+    return 0;
+  },
+};
+
+const STATUS_WORD: Record<TargetView['status'], string> = { blocked: 'BLOCKED', ok: 'ok', pending: 'pending', other: 'other' };
+const ANSI: Record<TargetView['status'], string> = { blocked: '\x1b[31m', ok: '\x1b[32m', pending: '\x1b[90m', other: '\x1b[33m' };
+
+export function formatStatus(file: string, view: TargetsView, events: StoredEvent[], opts: { color: boolean; now: Date }): string {
+  const paint = (status: TargetView['status'], text: string) => (opts.color ? `${ANSI[status]}${text}\x1b[0m` : text);
+  const lines: string[] = [`rasad status: ${file}`];
+  const network = view.network.mode === 'normal' ? 'normal' : `${view.network.mode.toUpperCase()} since ${shortTime(view.network.since ?? '')}`;
+  const lastRun = view.last_run ? `last sweep ${shortTime(view.last_run.started_at)} (${view.last_run.status})` : 'no sweep yet';
+  const t = view.totals;
+  lines.push(`network: ${network} · ${lastRun} · ${t.inputs} inputs: ${t.blocked} blocked, ${t.ok} ok, ${t.pending} pending${t.other ? `, ${t.other} other` : ''}`);
+  if (view.categories.some((c) => c.inputs.some((i) => i.unconfirmed))) {
+    lines.push('(no change detection has run on this database: these are the latest verdicts, not confirmed states)');
+  }
+  lines.push('');
+  if (view.categories.length === 0) lines.push('No measurements yet.');
+  const urlWidth = Math.min(60, Math.max(10, ...view.categories.flatMap((c) => c.inputs.map((i) => i.url.length))));
+  for (const category of view.categories) {
+    lines.push(`${category.category} (${category.inputs.length})`);
+    for (const input of category.inputs) {
+      const since = `since ${shortTime(input.since)} (${shortDuration((opts.now.getTime() - Date.parse(input.since)) / 1000)})`;
+      const tags = input.tags.length ? ` [${input.tags.join(', ')}]` : '';
+      const others = Object.entries(input.kinds)
+        .filter(([kind]) => kind !== 'web')
+        .map(([kind, s]) => `${kind}: ${s.confirmed ?? `pending (${s.last_verdict ?? '?'})`}`);
+      const extra = others.length ? `  {${others.join('; ')}}` : '';
+      lines.push(`  ${paint(input.status, STATUS_WORD[input.status].padEnd(8))} ${input.state.padEnd(17)} ${input.url.padEnd(urlWidth)}  ${since}${tags}${extra}`);
+    }
+  }
+  lines.push('');
+  if (events.length) {
+    lines.push(`Recent events (newest first, ${events.length}):`);
+    for (const e of events) lines.push(`  ${shortTime(e.at)}  ${e.kind.padEnd(16)} ${eventText(e)}`);
+  } else {
+    lines.push('No change events.');
+  }
+  return `${lines.join('\n')}\n`;
+}
