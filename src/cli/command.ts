@@ -31,6 +31,6 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
   } catch (err) {
-    throw new UsageError(`rasad ${command}: ${(err as Error).message.split('\n')[0]}`);
+    throw new UsageError(`rasad ${command}: ${(err as Error).message.split('\n')[0]!.replace(/\. To specify .*$/, '')}`);
   }
 }

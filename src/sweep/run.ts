@@ -234,7 +234,7 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
       if (kind === 'dns') {
         addresses = (result.details as DnsDetails).addresses ?? [];
         // The control measures the same URL from outside, with the addresses we found, while we go on.
-        if (attempt === 0 && unit.kind === 'web' && config.controls.length > 0 && deps.queryControl) {
+        if (attempt === 0 && unit.kind === 'web' && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
           controlPromise = queryControlFor(deps, unit.url, addresses, signal);
         }
       }
@@ -246,7 +246,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
   let control: ControlAnswer | null = null;
   let controlHelper: string | null = null;
   if (controlPromise) ({ answer: control, helper: controlHelper } = await controlPromise);
-  const controlFailed = unit.kind === 'web' && config.controls.length > 0 && control === null;
+  // The OONI helper protocol covers web URLs only: a bare tcp:// endpoint has no control to fail.
+  const controlFailed = controlPromise !== null && control === null;
 
   const kept = attempts[attempts.length - 1] ?? {};
   const measurements: Measurement[] = Object.values(kept).map((result) => ({
