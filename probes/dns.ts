@@ -1,0 +1,387 @@
+// The DNS probe: the input's host resolved three ways, each recorded on its
+// own. The system resolver (getaddrinfo) is what a browser uses; the raw UDP
+// client sees every packet that comes back, so an on-path injector's forged
+// answer and the real one after it are both on the record; DoH shows what
+// an encrypted path answers. Modelled on OONI's dnscheck and
+// webconnectivity DNS steps (probe-cli internal/experiment).
+import { randomInt } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { Agent, request } from 'undici';
+import { isSuspiciousAnswer } from './bogons.js';
+import { DnsDecodeError, decodeMessage, encodeQuery, RR_TYPE, type DnsMessage } from './dns_codec.js';
+import { FAILURE, classifyError, unknownFailure } from './failure.js';
+import { ProbeClock, failureOf, lookupSystem, parseProbeUrl, readCapped, trustedCa, withPhase } from './net.js';
+import type { DnsAnswer, DnsDetails, DnsResolution, DnsResponse, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult } from './types.js';
+
+/** Responses recorded per UDP query at most; a flood beyond this is only counted. */
+export const MAX_RECORDED_RESPONSES = 16;
+/** Answers kept per response at most: a 64 KB response of 4000 records must not bloat the record. */
+export const MAX_ANSWERS_PER_RESPONSE = 64;
+/** A DoH answer larger than a DNS message can be is not read further. */
+const DOH_BODY_LIMIT = 65_535;
+
+type QueryType = 'A' | 'AAAA';
+
+interface Server {
+  ip: string;
+  port: number;
+}
+
+/** Parses "ip:port", "[v6]:port" or a bare IP (port 53). Null when it is none of these. */
+export function parseResolverAddress(text: string): Server | null {
+  const trimmed = text.trim();
+  const bracketed = trimmed.match(/^\[([^\]]+)\](?::(\d+))?$/);
+  if (bracketed) return checked(bracketed[1]!, bracketed[2]);
+  if (isIP(trimmed)) return checked(trimmed, undefined);
+  const colon = trimmed.lastIndexOf(':');
+  if (colon > 0) return checked(trimmed.slice(0, colon), trimmed.slice(colon + 1));
+  return null;
+}
+
+function checked(ip: string, port: string | undefined): Server | null {
+  if (isIP(ip) === 0) return null;
+  const n = port === undefined ? 53 : Number(port);
+  if (!/^\d{1,5}$/.test(port ?? '53') || n < 1 || n > 65535) return null;
+  return { ip, port: n };
+}
+
+/** The first `nameserver` of a resolv.conf text, or null. */
+export function firstNameserver(resolvConf: string): string | null {
+  for (const line of resolvConf.split('\n')) {
+    const m = line.match(/^\s*nameserver\s+(\S+)/);
+    if (m) return m[1]!.replace(/%.*$/, '');
+  }
+  return null;
+}
+
+async function udpServerFor(options: ProbeOptions): Promise<{ server: Server | null; label: string; problem: string | null }> {
+  if (options.resolver.trim() !== '') {
+    const server = parseResolverAddress(options.resolver);
+    return { server, label: options.resolver, problem: server ? null : `bad resolver address ${JSON.stringify(options.resolver.slice(0, 100))}` };
+  }
+  let conf = '';
+  try {
+    conf = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    return { server: null, label: '/etc/resolv.conf', problem: 'cannot read /etc/resolv.conf' };
+  }
+  const ns = firstNameserver(conf);
+  const server = ns ? parseResolverAddress(ns) : null;
+  if (!server) return { server: null, label: '/etc/resolv.conf', problem: 'no usable nameserver in /etc/resolv.conf' };
+  return { server, label: `${isIP(server.ip) === 6 ? `[${server.ip}]` : server.ip}:${server.port}`, problem: null };
+}
+
+function failureForMessage(msg: DnsMessage, type: QueryType): Failure {
+  switch (msg.rcodeName) {
+    case 'NOERROR':
+      break;
+    case 'NXDOMAIN':
+      return FAILURE.dnsNxdomain;
+    case 'SERVFAIL':
+      return FAILURE.dnsServfail;
+    case 'REFUSED':
+      return FAILURE.dnsRefused;
+    default:
+      return unknownFailure(`dns rcode ${msg.rcodeName}`);
+  }
+  if (msg.answers.some((a) => a.typeName === type && a.value !== null)) return null;
+  if (msg.truncated) return unknownFailure('dns response truncated (TC) with no answer');
+  return FAILURE.dnsNoAnswer;
+}
+
+function answersOf(msg: DnsMessage): DnsAnswer[] {
+  const out: DnsAnswer[] = [];
+  for (const a of msg.answers) {
+    if (out.length >= MAX_ANSWERS_PER_RESPONSE) break;
+    if ((a.type === RR_TYPE.A || a.type === RR_TYPE.AAAA || a.type === RR_TYPE.CNAME) && a.value !== null) {
+      out.push({ type: a.typeName as DnsAnswer['type'], value: a.value, ttl: a.ttl });
+    }
+  }
+  return out;
+}
+
+function addressesOf(answers: DnsAnswer[]): string[] {
+  return answers.filter((a) => a.type !== 'CNAME').map((a) => a.value);
+}
+
+/** What makes two responses "the same answer": the rcode and the set of records. */
+function answerKey(r: DnsResponse): string {
+  const values = r.answers.map((a) => `${a.type} ${a.value.toLowerCase()}`).sort();
+  return `${r.rcode}|${values.join(',')}`;
+}
+
+function summarise(responses: DnsResponse[]): Pick<DnsResolution, 'bogons' | 'injection_suspected'> {
+  const addresses = responses.flatMap((r) => addressesOf(r.answers));
+  const bogons = [...new Set(addresses.filter(isSuspiciousAnswer))];
+  const keys = new Set(responses.map(answerKey));
+  return { bogons, injection_suspected: keys.size > 1 };
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
+}
+
+function emptyResolution(engine: DnsResolution['engine'], resolver: string, queryType: DnsResolution['query_type'], t0: number): DnsResolution {
+  return { engine, resolver, query_type: queryType, t0, t: t0, failure: null, rcode: null, answers: [], responses: [], bogons: [], injection_suspected: false };
+}
+
+// ---------------------------------------------------------------------------
+// System resolver
+
+async function systemResolution(host: string, clock: ProbeClock, options: ProbeOptions, signal: AbortSignal): Promise<DnsResolution> {
+  const res = emptyResolution('system', 'getaddrinfo', 'ANY', clock.seconds());
+  try {
+    const addrs = await lookupSystem(host, signal, options.timeoutMs);
+    res.t = clock.seconds();
+    res.answers = addrs.map((a) => ({ type: isIP(a) === 6 ? 'AAAA' : 'A', value: a, ttl: null }));
+    res.rcode = 'NOERROR';
+    res.responses = [{ t: res.t, rcode: 'NOERROR', answers: res.answers }];
+    if (addrs.length === 0) res.failure = FAILURE.dnsNoAnswer;
+    Object.assign(res, summarise(res.responses));
+  } catch (err) {
+    res.t = clock.seconds();
+    res.failure = failureOf(err, signal);
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// Raw UDP client
+
+interface UdpQueryOptions {
+  host: string;
+  type: QueryType;
+  server: Server;
+  label: string;
+  clock: ProbeClock;
+  timeoutMs: number;
+  listenWindowMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * One query over UDP. Waits up to `timeoutMs` for the first matching
+ * response, then keeps listening for `listenWindowMs` and records every
+ * response that arrives. The socket is connected, so the kernel drops
+ * packets from any other source; the rest are matched on ID and question.
+ */
+export function udpResolution(q: UdpQueryOptions): Promise<DnsResolution> {
+  const res = emptyResolution('udp', q.label, q.type, q.clock.seconds());
+  let ignored = 0;
+  let lastMalformed: string | null = null;
+  let query: Buffer;
+  const id = randomInt(0, 0x10000);
+  try {
+    query = encodeQuery(q.host, q.type, id);
+  } catch (err) {
+    res.failure = classifyError(err);
+    return Promise.resolve(res);
+  }
+  return new Promise<DnsResolution>((resolve) => {
+    let socket: UdpSocket | null = null;
+    let firstTimer: NodeJS.Timeout | null = null;
+    let windowTimer: NodeJS.Timeout | null = null;
+    let done = false;
+
+    const finish = (failure?: Failure) => {
+      if (done) return;
+      done = true;
+      if (firstTimer) clearTimeout(firstTimer);
+      if (windowTimer) clearTimeout(windowTimer);
+      q.signal.removeEventListener('abort', onAbort);
+      if (socket) {
+        socket.removeAllListeners('message');
+        socket.on('error', () => {}); // late ICMP errors after close must not crash
+        try {
+          socket.close();
+        } catch {
+          // already closed
+        }
+      }
+      if (res.responses.length > 0) {
+        const first = res.responses[0]!;
+        res.rcode = first.rcode;
+        res.answers = first.answers;
+        Object.assign(res, summarise(res.responses));
+      } else {
+        res.t = q.clock.seconds();
+        res.failure = failure ?? (lastMalformed ? unknownFailure(`malformed DNS response: ${lastMalformed}`) : FAILURE.timeout);
+      }
+      if (ignored > 0) res.ignored_responses = ignored;
+      resolve(res);
+    };
+
+    const onAbort = () => finish(failureOf(q.signal.reason, q.signal));
+    if (q.signal.aborted) {
+      finish(failureOf(q.signal.reason, q.signal));
+      return;
+    }
+    q.signal.addEventListener('abort', onAbort, { once: true });
+
+    const onMessage = (packet: Buffer) => {
+      let msg: DnsMessage;
+      try {
+        msg = decodeMessage(packet);
+      } catch (err) {
+        ignored++;
+        lastMalformed = err instanceof DnsDecodeError ? err.message : 'undecodable';
+        return;
+      }
+      const question = msg.questions[0];
+      const matches = msg.response && msg.id === id && (question === undefined || (sameName(question.name, q.host) && question.type === RR_TYPE[q.type]));
+      if (!matches || res.responses.length >= MAX_RECORDED_RESPONSES) {
+        ignored++;
+        return;
+      }
+      const response: DnsResponse = { t: q.clock.seconds(), rcode: msg.rcodeName, answers: answersOf(msg) };
+      if (msg.truncated) response.truncated = true;
+      res.responses.push(response);
+      if (res.responses.length === 1) {
+        res.t = response.t;
+        res.failure = failureForMessage(msg, q.type);
+        if (firstTimer) clearTimeout(firstTimer);
+        windowTimer = setTimeout(() => finish(), Math.max(0, q.listenWindowMs));
+      }
+    };
+
+    try {
+      socket = createSocket({ type: isIP(q.server.ip) === 6 ? 'udp6' : 'udp4' });
+    } catch (err) {
+      finish(classifyError(err));
+      return;
+    }
+    socket.on('error', (err) => finish(classifyError(err)));
+    socket.on('message', onMessage);
+    // No failure given: a timeout, or "malformed" when only undecodable packets came.
+    firstTimer = setTimeout(() => finish(), Math.max(0, q.timeoutMs));
+    socket.connect(q.server.port, q.server.ip, () => {
+      if (done || !socket) return;
+      res.t0 = q.clock.seconds();
+      socket.send(query, (err) => {
+        if (err) finish(classifyError(err));
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// DNS over HTTPS (RFC 8484, POST)
+
+async function dohResolution(host: string, type: QueryType, dohUrl: string, agent: Agent, clock: ProbeClock, options: ProbeOptions, signal: AbortSignal): Promise<DnsResolution> {
+  const res = emptyResolution('doh', dohUrl, type, clock.seconds());
+  try {
+    // RFC 8484 4.1: the ID should be 0, for caching.
+    const query = encodeQuery(host, type, 0);
+    const msg = await withPhase(signal, options.timeoutMs, 'doh', async (phase) => {
+      const response = await request(dohUrl, {
+        method: 'POST',
+        dispatcher: agent,
+        signal: phase,
+        headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message' },
+        body: query,
+      });
+      const body = await readCapped(response.body, DOH_BODY_LIMIT, DOH_BODY_LIMIT);
+      if (body.truncated || body.error !== null) response.body.destroy();
+      if (body.error !== null) throw body.error;
+      if (response.statusCode !== 200) throw new Error(`DoH server answered HTTP ${response.statusCode}`);
+      if (body.truncated) throw new DnsDecodeError('DoH answer larger than a DNS message');
+      return decodeMessage(body.kept);
+    });
+    res.t = clock.seconds();
+    const response: DnsResponse = { t: res.t, rcode: msg.rcodeName, answers: answersOf(msg) };
+    res.responses = [response];
+    res.rcode = msg.rcodeName;
+    res.answers = response.answers;
+    res.failure = failureForMessage(msg, type);
+    Object.assign(res, summarise(res.responses));
+  } catch (err) {
+    res.t = clock.seconds();
+    res.failure = err instanceof DnsDecodeError ? unknownFailure(`malformed DNS response: ${err.message}`) : failureOf(err, signal);
+  }
+  return res;
+}
+
+function dohAgent(options: ProbeOptions): Agent {
+  const ca = trustedCa(options.extraCaPem);
+  return new Agent({
+    connect: { timeout: options.timeoutMs, ...(ca ? { ca } : {}) },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    maxHeaderSize: 64 * 1024,
+    connections: 1,
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<DnsDetails>> {
+  const target = parseProbeUrl(input.url);
+  const clock = new ProbeClock();
+  const options = input.options;
+  const details: DnsDetails = { hostname: target.host, resolutions: [], addresses: [] };
+  const result = (failure: Failure): ProbeResult<DnsDetails> => ({
+    probe: 'dns',
+    started_at: clock.startedAt.toISOString(),
+    runtime_ms: clock.ms(),
+    failure,
+    failed_operation: failure === null ? null : 'resolve',
+    details,
+  });
+
+  // An IP literal is its own answer: nothing to ask anyone.
+  if (target.hostIsIp) {
+    details.addresses = [target.host];
+    return result(null);
+  }
+
+  const udp = await udpServerFor(options);
+  const udpQueries = (['A', 'AAAA'] as const).map((type) => {
+    if (!udp.server) {
+      const res = emptyResolution('udp', udp.label, type, clock.seconds());
+      res.failure = unknownFailure(udp.problem ?? 'no resolver');
+      return Promise.resolve(res);
+    }
+    return udpResolution({
+      host: target.host,
+      type,
+      server: udp.server,
+      label: udp.label,
+      clock,
+      timeoutMs: options.timeoutMs,
+      listenWindowMs: options.dnsListenWindowMs,
+      signal,
+    });
+  });
+
+  let agent: Agent | null = null;
+  const dohQueries: Promise<DnsResolution>[] = [];
+  if (options.dohUrl) {
+    agent = dohAgent(options);
+    for (const type of ['A', 'AAAA'] as const) dohQueries.push(dohResolution(target.host, type, options.dohUrl, agent, clock, options, signal));
+  }
+
+  try {
+    const system = await systemResolution(target.host, clock, options, signal);
+    details.resolutions = [system, ...(await Promise.all(udpQueries)), ...(await Promise.all(dohQueries))];
+  } finally {
+    if (agent) await agent.destroy().catch(() => {});
+  }
+
+  // The system resolver's addresses first: they are what a browser connects to.
+  const seen = new Set<string>();
+  for (const r of details.resolutions) {
+    for (const resp of r.responses) {
+      for (const a of addressesOf(resp.answers)) {
+        if (!seen.has(a)) {
+          seen.add(a);
+          details.addresses.push(a);
+        }
+      }
+    }
+  }
+  return result(details.addresses.length > 0 ? null : details.resolutions[0]!.failure ?? FAILURE.dnsNoAnswer);
+}
+
+export const dnsProbe: Probe<DnsDetails> = { kind: 'dns', run };

@@ -1,0 +1,318 @@
+// Socket and timing helpers shared by the probes: parse a probe's URL,
+// bound a phase with a deadline that cleans up after itself, connect TCP
+// with the failure classified, resolve with the system resolver.
+import { promises as dnsPromises } from 'node:dns';
+import { isIP, Socket, connect as netConnect } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { DeadlineError, abortFailure, classifyError } from './failure.js';
+import type { Failure } from './types.js';
+
+/** The input URL could not be understood: the one case where a probe throws. */
+export class ProbeInputError extends Error {
+  override name = 'ProbeInputError';
+}
+
+export interface ProbeTarget {
+  url: URL;
+  scheme: 'http' | 'https' | 'tcp';
+  /** Lower-cased host name, or the IP without brackets. */
+  host: string;
+  /** The explicit port, or 80/443 by scheme. */
+  port: number;
+  hostIsIp: boolean;
+}
+
+/** Parses an http://, https:// or tcp://host:port input. Throws ProbeInputError when it cannot. */
+export function parseProbeUrl(input: string): ProbeTarget {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new ProbeInputError(`not a URL: ${JSON.stringify(String(input).slice(0, 200))}`);
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'tcp') {
+    throw new ProbeInputError(`unsupported scheme ${JSON.stringify(url.protocol)} in ${JSON.stringify(input.slice(0, 200))}`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === '') throw new ProbeInputError(`no host in ${JSON.stringify(input.slice(0, 200))}`);
+  let port: number;
+  if (url.port !== '') port = Number(url.port);
+  else if (scheme === 'tcp') throw new ProbeInputError(`tcp:// input without a port: ${JSON.stringify(input.slice(0, 200))}`);
+  else port = scheme === 'https' ? 443 : 80;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ProbeInputError(`bad port in ${JSON.stringify(input.slice(0, 200))}`);
+  return { url, scheme, host, port, hostIsIp: isIP(host) !== 0 };
+}
+
+/** Seconds and milliseconds since a probe started (OONI's t0/t are seconds). */
+export class ProbeClock {
+  readonly startedAt = new Date();
+  private readonly origin = performance.now();
+
+  /** Seconds since the start, to the millisecond. */
+  seconds(): number {
+    return Math.round(performance.now() - this.origin) / 1000;
+  }
+
+  ms(): number {
+    return Math.round(performance.now() - this.origin);
+  }
+}
+
+export function elapsedMs(since: number): number {
+  return Math.round((performance.now() - since) * 1000) / 1000;
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+/**
+ * One bounded phase: a signal that aborts (with a DeadlineError) after `ms`
+ * or when `parent` aborts. `dispose()` clears the timer and the listener, so
+ * nothing is left behind whichever way the phase ends.
+ */
+export interface Phase {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+export function startPhase(parent: AbortSignal, ms: number, what = 'phase'): Phase {
+  const controller = new AbortController();
+  const onParentAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', onParentAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(new DeadlineError(what)), Math.max(0, ms));
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/** Runs `work` under a phase deadline; the phase is disposed when it settles. */
+export async function withPhase<T>(parent: AbortSignal, ms: number, what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const phase = startPhase(parent, ms, what);
+  try {
+    return await raceAbort(work(phase.signal), phase.signal);
+  } finally {
+    phase.dispose();
+  }
+}
+
+/** Rejects with the signal's reason as soon as it aborts, whatever `promise` does. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The failure string for an error that ended a phase. When the probe's own
+ * signal was aborted, that decides it (timeout or interrupted), whatever
+ * error the aborted operation surfaced.
+ */
+export function failureOf(err: unknown, probeSignal: AbortSignal): string {
+  if (probeSignal.aborted) return abortFailure(probeSignal);
+  return classifyError(err);
+}
+
+/** Connects a TCP socket to ip:port within `timeoutMs`. On failure the socket is destroyed and the error rethrown. */
+export function connectTcp(ip: string, port: number, signal: AbortSignal, timeoutMs: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const socket = netConnect({ host: ip, port, noDelay: true, autoSelectFamily: false });
+    const timer = setTimeout(() => finish(new DeadlineError('connect')), Math.max(0, timeoutMs));
+    const onAbort = () => finish(signal.reason);
+    const onError = (err: Error) => finish(err);
+    const onConnect = () => finish(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
+    function finish(err: unknown) {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('connect', onConnect);
+      if (err) {
+        socket.destroy();
+        reject(err);
+      } else {
+        resolve(socket);
+      }
+    }
+  });
+}
+
+export interface TcpAttempt {
+  failure: Failure;
+  connect_ms: number | null;
+}
+
+/** One TCP connect, recorded rather than thrown: the failure string and the connect time. The socket is closed. */
+export async function tryConnect(ip: string, port: number, signal: AbortSignal, timeoutMs: number): Promise<TcpAttempt> {
+  const t0 = now();
+  try {
+    const socket = await connectTcp(ip, port, signal, timeoutMs);
+    const connectMs = elapsedMs(t0);
+    socket.destroy();
+    return { failure: null, connect_ms: connectMs };
+  } catch (err) {
+    return { failure: failureOf(err, signal), connect_ms: null };
+  }
+}
+
+/**
+ * getaddrinfo through dns.promises.lookup, all addresses in the system's
+ * order, bounded by `timeoutMs` and `signal`. A lookup already handed to
+ * the thread pool cannot be cancelled; we stop waiting for it.
+ */
+export async function lookupSystem(host: string, signal: AbortSignal, timeoutMs: number): Promise<string[]> {
+  if (isIP(host)) return [host];
+  const results = await withPhase(signal, timeoutMs, 'resolve', () => dnsPromises.lookup(host, { all: true, verbatim: true }));
+  return [...new Set(results.map((r) => r.address))];
+}
+
+/** Resolves once `ms` have passed or the signal aborts, whichever comes first; never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** "ip:port", with brackets around an IPv6 address. */
+export function hostPort(ip: string, port: number): string {
+  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/**
+ * The CA list for a validating TLS client: Node's bundled roots plus the
+ * extra PEM (the lab's or a test's CA). Undefined means Node's default.
+ */
+export function trustedCa(extraCaPem: string | undefined): string[] | undefined {
+  if (!extraCaPem) return undefined;
+  return [...rootCertificates, extraCaPem];
+}
+
+export interface CappedBody {
+  /** The first `keepBytes` bytes. */
+  kept: Buffer;
+  /** Bytes read, never more than `readLimit`. */
+  bytesRead: number;
+  /** The body went on past `readLimit` and reading stopped there. */
+  truncated: boolean;
+  /** The error that ended reading early (reset, timeout, EOF), or null. */
+  error: unknown;
+}
+
+/**
+ * Reads a body stream, keeping at most `keepBytes` and reading at most
+ * `readLimit`: past that it stops (the caller destroys the stream/socket).
+ * Never throws: an error while reading is returned with what was read so
+ * far, so a failure can still report the bytes that arrived.
+ */
+export async function readCapped(body: AsyncIterable<Uint8Array>, keepBytes: number, readLimit: number): Promise<CappedBody> {
+  const kept: Buffer[] = [];
+  let keptLength = 0;
+  let bytesRead = 0;
+  let truncated = false;
+  let error: unknown = null;
+  try {
+    for await (const chunk of body) {
+      const room = readLimit - bytesRead;
+      const take = Math.min(chunk.byteLength, Math.max(0, room));
+      if (keptLength < keepBytes && take > 0) {
+        const n = Math.min(take, keepBytes - keptLength);
+        kept.push(Buffer.from(chunk.subarray(0, n)));
+        keptLength += n;
+      }
+      bytesRead += take;
+      if (chunk.byteLength > room) {
+        truncated = true;
+        break;
+      }
+    }
+  } catch (err) {
+    error = err ?? new Error('body stream failed');
+  }
+  return { kept: Buffer.concat(kept, keptLength), bytesRead, truncated, error };
+}
+
+/**
+ * A TLS handshake over an already connected socket, bounded by `timeoutMs`
+ * and `signal`. Resolves with the TLS socket once secure; on any failure
+ * both sockets are destroyed and the error is rethrown. With
+ * rejectUnauthorized false, judge the certificate afterwards.
+ */
+export function tlsHandshake(tcp: Socket, options: Omit<ConnectionOptions, 'socket'>, signal: AbortSignal, timeoutMs: number): Promise<TLSSocket> {
+  return new Promise<TLSSocket>((resolve, reject) => {
+    if (signal.aborted) {
+      tcp.destroy();
+      reject(signal.reason);
+      return;
+    }
+    const socket = tlsConnect({ ...options, socket: tcp });
+    const timer = setTimeout(() => done(new DeadlineError('TLS handshake')), Math.max(0, timeoutMs));
+    const onAbort = () => done(signal.reason);
+    const onError = (err: Error) => done(err);
+    const onSecure = () => done(null);
+    // A peer that closes without a word: Node reports it as ECONNRESET
+    // without a syscall, which classifyError reads as eof_error.
+    const onClose = () => done(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', onError);
+    socket.once('secureConnect', onSecure);
+    socket.once('close', onClose);
+    let settled = false;
+    function done(err: unknown) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('secureConnect', onSecure);
+      socket.off('close', onClose);
+      if (err) {
+        socket.on('error', () => {});
+        socket.destroy();
+        tcp.destroy();
+        reject(err);
+      } else {
+        resolve(socket);
+      }
+    }
+  });
+}

@@ -1,0 +1,151 @@
+// The TLS probe: a handshake to each address with SNI = the host, and one
+// with an innocuous SNI to the same IP. When the real SNI is reset or times
+// out while the innocuous one completes, the censor reads the SNI (OONI's
+// sni_blocking and webconnectivity TLS steps). The certificate is judged
+// after the handshake, so a handshake with a bad certificate is still on
+// the record with its version, ALPN and the certificate it showed.
+import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { FAILURE, classifyCertificateCode } from './failure.js';
+import { ProbeClock, connectTcp, elapsedMs, failureOf, now, parseProbeUrl, tlsHandshake, trustedCa } from './net.js';
+import { addressesFor } from './tcp.js';
+import type { CertValidation, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult, TlsDetails, TlsHandshakeResult } from './types.js';
+
+export const ALPN_OFFER = ['h2', 'http/1.1'];
+
+type PeerSummary = NonNullable<TlsHandshakeResult['peer_certificate']>;
+
+function firstString(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return null;
+}
+
+/** Subject CN, SANs, issuer CN and expiry of the leaf, for the record. */
+export function summarisePeer(cert: PeerCertificate | DetailedPeerCertificate | null | undefined): PeerSummary | null {
+  if (!cert || Object.keys(cert).length === 0) return null;
+  const san = typeof cert.subjectaltname === 'string' ? cert.subjectaltname.split(/,\s*/).filter((s) => s !== '') : [];
+  let notAfter: string | null = null;
+  const parsed = cert.valid_to ? new Date(cert.valid_to) : null;
+  if (parsed && !Number.isNaN(parsed.getTime())) notAfter = parsed.toISOString();
+  return { subject_cn: firstString(cert.subject?.CN), san, issuer_cn: firstString(cert.issuer?.CN), not_after: notAfter };
+}
+
+/** cert_validation and the failure a validating client would see, from the handshake's outcome. */
+export function judgeCertificate(socket: TLSSocket, serverName: string): { validation: CertValidation; failure: Failure } {
+  const authError = socket.authorizationError as unknown;
+  const code = authError instanceof Error ? ((authError as { code?: string }).code ?? authError.message) : typeof authError === 'string' ? authError : null;
+  if (!socket.authorized && code) return fromCode(code);
+  // Node checks the name only when the chain verified; do it ourselves so
+  // the judgement does not depend on that detail.
+  const identityError = checkServerIdentity(serverName, socket.getPeerCertificate());
+  if (identityError) return { validation: 'wrong_host', failure: FAILURE.sslInvalidHostname };
+  return { validation: 'valid', failure: null };
+}
+
+function fromCode(code: string): { validation: CertValidation; failure: Failure } {
+  const failure = classifyCertificateCode(code) ?? FAILURE.sslInvalidCertificate;
+  if (failure === FAILURE.sslInvalidHostname) return { validation: 'wrong_host', failure };
+  if (failure === FAILURE.sslUnknownAuthority) return { validation: 'unknown_authority', failure };
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return { validation: 'expired', failure };
+  return { validation: 'invalid', failure };
+}
+
+async function measureHandshake(
+  ip: string,
+  port: number,
+  serverName: string,
+  innocuous: boolean,
+  clock: ProbeClock,
+  options: ProbeOptions,
+  signal: AbortSignal,
+): Promise<{ record: TlsHandshakeResult; operation: 'connect' | 'tls_handshake' }> {
+  const record: TlsHandshakeResult = {
+    ip,
+    port,
+    server_name: serverName,
+    innocuous,
+    t0: clock.seconds(),
+    t: 0,
+    failure: null,
+    cert_validation: null,
+    tls_version: null,
+    alpn: null,
+    handshake_ms: null,
+    peer_certificate: null,
+  };
+  let tcp: Socket;
+  try {
+    tcp = await connectTcp(ip, port, signal, options.timeoutMs);
+  } catch (err) {
+    record.t = clock.seconds();
+    record.failure = failureOf(err, signal);
+    return { record, operation: 'connect' };
+  }
+  const started = now();
+  try {
+    const ca = trustedCa(options.extraCaPem);
+    const socket = await tlsHandshake(tcp, { servername: serverName, ALPNProtocols: ALPN_OFFER, rejectUnauthorized: false, ...(ca ? { ca } : {}) }, signal, options.timeoutMs);
+    record.handshake_ms = elapsedMs(started);
+    record.tls_version = socket.getProtocol() ?? null;
+    record.alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null;
+    record.peer_certificate = summarisePeer(socket.getPeerCertificate());
+    const judged = judgeCertificate(socket, serverName);
+    record.cert_validation = judged.validation;
+    record.failure = judged.failure;
+    socket.on('error', () => {});
+    socket.destroy();
+  } catch (err) {
+    record.failure = failureOf(err, signal);
+  } finally {
+    tcp.destroy();
+  }
+  record.t = clock.seconds();
+  return { record, operation: 'tls_handshake' };
+}
+
+async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<TlsDetails>> {
+  const target = parseProbeUrl(input.url);
+  const clock = new ProbeClock();
+  const options = input.options;
+  const details: TlsDetails = { handshakes: [] };
+  const result = (failure: Failure, operation: 'resolve' | 'connect' | 'tls_handshake' | null): ProbeResult<TlsDetails> => ({
+    probe: 'tls',
+    started_at: clock.startedAt.toISOString(),
+    runtime_ms: clock.ms(),
+    failure,
+    failed_operation: failure === null ? null : operation,
+    details,
+  });
+
+  const { addresses, failure: resolveFailure } = await addressesFor(input, target.host, signal);
+  if (addresses.length === 0) return result(resolveFailure ?? FAILURE.dnsNoAnswer, 'resolve');
+
+  // An IP has no name to send: only the innocuous SNI is tried.
+  const names: { name: string; innocuous: boolean }[] = target.hostIsIp
+    ? [{ name: options.innocuousSni, innocuous: true }]
+    : [
+        { name: target.host, innocuous: false },
+        { name: options.innocuousSni, innocuous: true },
+      ];
+  // Addresses in parallel; for one address the innocuous handshake first, so
+  // that a censor's residual block (triggered by the real SNI) cannot spoil
+  // the comparison.
+  const perAddress = await Promise.all(
+    addresses.map(async (ip) => {
+      const done: { record: TlsHandshakeResult; operation: 'connect' | 'tls_handshake' }[] = [];
+      for (const { name, innocuous } of [...names].reverse()) {
+        done.push(await measureHandshake(ip, target.port, name, innocuous, clock, options, signal));
+      }
+      return done;
+    }),
+  );
+  const measured = perAddress.flat();
+  details.handshakes = measured.map((m) => m.record);
+
+  // The first real-SNI handshake decides (the innocuous one with an IP host).
+  const decisive = measured.find((m) => !m.record.innocuous) ?? measured[0];
+  return result(decisive?.record.failure ?? null, decisive?.operation ?? 'tls_handshake');
+}
+
+export const tlsProbe: Probe<TlsDetails> = { kind: 'tls', run };
