@@ -256,13 +256,20 @@ export function udpResolution(q: UdpQueryOptions): Promise<DnsResolution> {
     socket.on('message', onMessage);
     // No failure given: a timeout, or "malformed" when only undecodable packets came.
     firstTimer = setTimeout(() => finish(), Math.max(0, q.timeoutMs));
-    socket.connect(q.server.port, q.server.ip, () => {
+    // dgram hands a failed connect (e.g. ENETUNREACH with no route) to this callback as its argument.
+    const onConnect = ((err?: Error) => {
       if (done || !socket) return;
+      if (err) return finish(classifyError(err));
       res.t0 = q.clock.seconds();
-      socket.send(query, (err) => {
-        if (err) finish(classifyError(err));
-      });
-    });
+      try {
+        socket.send(query, (sendErr) => {
+          if (sendErr) finish(classifyError(sendErr));
+        });
+      } catch (sendErr) {
+        finish(classifyError(sendErr));
+      }
+    }) as () => void;
+    socket.connect(q.server.port, q.server.ip, onConnect);
   });
 }
 

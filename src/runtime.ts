@@ -86,7 +86,6 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
   const pipeline = createChangePipeline({ store, config, logger: logger.child({ layer: 'alerts' }), metrics });
   const fingerprints = defaultFingerprints();
   const sweepLogger = logger.child({ layer: 'scheduler' });
-  const probeLogger = logger.child({ layer: 'probe' });
 
   return {
     config,
@@ -97,7 +96,7 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
     pipeline,
     async sweep(request) {
       const outcome = await runSweep(
-        { store, config, probes: PROBES, logger: probeLogger, judge: judgeSweep, needsRetry, judgeOptions: { fingerprints }, queryControl },
+        { store, config, probes: PROBES, logger: sweepLogger, judge: judgeSweep, needsRetry, judgeOptions: { fingerprints }, queryControl },
         { ...request, targets: request.targets ?? targets },
       );
       metrics.recordMeasurements(outcome.measurements);

@@ -23,8 +23,17 @@ export interface SchedulerOptions {
 
 /** The delay before a schedule's next sweep: due time (last + every, or now) plus jitter, never negative. */
 export function nextDelayMs(lastStartedAt: Date | null, everyS: number, jitterS: number, now: number, random: () => number): number {
-  const due = lastStartedAt ? lastStartedAt.getTime() + everyS * 1000 : now;
+  // A fresh install sweeps at once, so the volunteer sees it work; after that, jitter keeps fleets out of lockstep.
+  if (!lastStartedAt) return 0;
+  const due = lastStartedAt.getTime() + everyS * 1000;
   return Math.max(0, due - now) + Math.floor(random() * jitterS * 1000);
+}
+
+function formatDelay(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 export class Scheduler {
@@ -55,7 +64,7 @@ export class Scheduler {
   private arm(schedule: Schedule, last: Date | null): void {
     if (this.stopped) return;
     const delay = nextDelayMs(last, schedule.everyS, schedule.jitterS, this.now(), this.random);
-    this.options.logger.debug({ schedule: schedule.name, in_s: Math.round(delay / 1000) }, 'next sweep scheduled');
+    this.options.logger.info({ schedule: schedule.name, in_s: Math.round(delay / 1000) }, `next ${schedule.name} sweep in ${formatDelay(delay)}`);
     this.timers.set(schedule.name, setTimeout(() => this.fire(schedule), delay));
   }
 

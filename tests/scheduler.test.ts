@@ -8,8 +8,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('nextDelayMs', () => {
   it('keeps the jitter within [0, jitter) on top of the due time', () => {
     const now = Date.parse('2026-11-01T12:00:00Z');
-    expect(nextDelayMs(null, 3600, 300, now, () => 0)).toBe(0);
-    expect(nextDelayMs(null, 3600, 300, now, () => 0.999999)).toBe(299_999);
+    // Never swept: at once, jitter or not.
+    expect(nextDelayMs(null, 3600, 300, now, () => 0.999999)).toBe(0);
+    expect(nextDelayMs(new Date(now - 3_600_000), 3600, 300, now, () => 0.999999)).toBe(299_999);
     const last = new Date(now - 600_000);
     expect(nextDelayMs(last, 3600, 300, now, () => 0)).toBe(3_000_000);
     for (let i = 0; i < 1000; i++) {

@@ -6,6 +6,7 @@
 // (network.offline, the domestic baseline, cut-age agreement) needs every
 // unit, so the final verdicts are written in one transaction at the end.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { ProbeRegistry } from '../../probes/index.js';
@@ -94,6 +95,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const targets = config.probeCircumvention ? request.targets : request.targets.filter((t) => !t.tags.includes('circumvention'));
   const units = planSweep(targets, request.probes);
   const signal = request.signal ?? new AbortController().signal;
+  // Every in-flight probe listens on the sweep's signal (through AbortSignal.any): hundreds at once are expected, not a leak.
+  setMaxListeners(0, signal);
 
   store.beginRun({ run_id: runId, started_at: startedAt, probes: [...request.probes], inputs_total: units.length });
   logger.info({ run_id: runId, schedule: request.schedule, units: units.length }, 'sweep started');
