@@ -1,0 +1,135 @@
+// Export bench: fills temporary databases with synthetic measurements (web
+// units plus the long-lived probes), then for each format runs the export in
+// a child process writing to /dev/null, and reports rows/s and the child's
+// peak RSS, at a small and a large size. Flat memory means the peak RSS
+// hardly grows with the size: the ratio is printed. Goals are printed beside
+// the figures, not asserted.
+//
+//   node --import tsx bench/export.ts [--rows 1000000] [--small 100000] [--formats jsonl,csv,ooni]
+//
+// The child is this file again with --child: it runs the export command and
+// reports its own maxRSS and export time on stderr.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Store } from '../src/store/store.js';
+import { syntheticBatches } from './fixtures.js';
+import { BenchUsageError, parseBenchFlags, positiveInt, runBench } from './lib/args.js';
+
+const usage = `Usage: node --import tsx bench/export.ts [--rows 1000000] [--small N] [--formats jsonl,csv,ooni]
+
+  --rows N      the large size (default 1000000)
+  --small N     the small size (default rows/10)
+  --formats L   formats to export (default jsonl,csv,ooni)
+`;
+
+const GOAL_JSONL_ROWS_PER_S = 100_000;
+
+if (process.argv[2] === '--child') {
+  await runChild(process.argv.slice(3));
+} else {
+  await runBench(usage, bench);
+}
+
+async function runChild(argv: string[]): Promise<void> {
+  const { exportCommand } = await import('../src/cli/commands/export.js');
+  const t0 = performance.now();
+  const code = await exportCommand.run(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  const ms = performance.now() - t0;
+  // maxRSS is in KiB.
+  process.stderr.write(`bench-child export_ms=${ms.toFixed(1)} maxrss_kib=${process.resourceUsage().maxRSS}\n`);
+  process.exitCode = code;
+}
+
+interface ChildResult {
+  exportMs: number;
+  wallMs: number;
+  maxRssKib: number;
+  sampledHwmKib: number;
+}
+
+/** Peak RSS as the kernel keeps it (VmHWM), read while the child runs. */
+function readHwmKib(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function exportChild(db: string, format: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const devNull = openSync('/dev/null', 'w');
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--db', db, '--format', format], {
+      stdio: ['ignore', devNull, 'pipe'],
+    });
+    closeSync(devNull);
+    let stderr = '';
+    let sampled = 0;
+    const sampler = setInterval(() => (sampled = Math.max(sampled, readHwmKib(child.pid!))), 50);
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      const wallMs = performance.now() - started;
+      const m = /bench-child export_ms=([\d.]+) maxrss_kib=(\d+)/.exec(stderr);
+      if (code !== 0 || !m) return reject(new Error(`export ${format} exited ${code}: ${stderr.trim()}`));
+      resolve({ exportMs: Number(m[1]), wallMs, maxRssKib: Number(m[2]), sampledHwmKib: sampled });
+    });
+  });
+}
+
+function fill(dir: string, rows: number): string {
+  const file = join(dir, `bench-${rows}.db`);
+  const store = Store.open(file);
+  for (const batch of syntheticBatches(rows, 2000, { longProbes: true })) {
+    for (const run of batch.runs) store.beginRun(run);
+    store.insertMeasurements(batch.measurements);
+  }
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.close();
+  return file;
+}
+
+async function bench(): Promise<void> {
+  const flags = parseBenchFlags(process.argv.slice(2), { rows: { type: 'string' }, small: { type: 'string' }, formats: { type: 'string' } });
+  if (flags.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const big = positiveInt('rows', flags.rows, 1_000_000);
+  const small = positiveInt('small', flags.small, Math.max(1, Math.round(big / 10)));
+  const formats = (flags.formats ?? 'jsonl,csv,ooni').split(',').map((f) => f.trim());
+  const unknown = formats.find((f) => !['jsonl', 'csv', 'ooni'].includes(f));
+  if (unknown !== undefined) throw new BenchUsageError(`--formats: unknown format ${JSON.stringify(unknown)} (jsonl, csv, ooni)`);
+  const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+  const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-export-'));
+  try {
+    const peaks = new Map<string, number[]>();
+    console.log(`rasad export bench: ${formats.join(', ')} at ${fmt(small)} and ${fmt(big)} measurements (children write to /dev/null)`);
+    for (const rows of [small, big]) {
+      const t0 = performance.now();
+      const db = fill(dir, rows);
+      console.log(`\n${fmt(rows)} measurements: database filled in ${fmt((performance.now() - t0) / 1000, 1)} s, ${fmt(statSync(db).size / 1024 / 1024, 1)} MiB`);
+      for (const format of formats) {
+        const r = await exportChild(db, format);
+        const rate = rows / (r.exportMs / 1000);
+        const goal = format === 'jsonl' ? `   goal >= ${fmt(GOAL_JSONL_ROWS_PER_S)} rows/s: ${rate >= GOAL_JSONL_ROWS_PER_S ? 'meets goal' : 'MISSES goal'}` : '';
+        console.log(
+          `  ${format.padEnd(5)} ${fmt(rate).padStart(9)} rows/s (export ${fmt(r.exportMs / 1000, 2)} s, process wall ${fmt(r.wallMs / 1000, 2)} s)  peak RSS ${fmt(r.maxRssKib / 1024, 1)} MiB (VmHWM sampled ${fmt(r.sampledHwmKib / 1024, 1)} MiB)${goal}`,
+        );
+        peaks.set(format, [...(peaks.get(format) ?? []), r.maxRssKib]);
+      }
+      rmSync(db, { force: true });
+    }
+    console.log(`\npeak RSS at ${fmt(big)} / at ${fmt(small)} (flat memory: near 1):`);
+    for (const [format, [a, b]] of peaks) console.log(`  ${format.padEnd(5)} ${((b ?? 0) / (a ?? 1)).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,60 @@
+// The flat export record of a measurement and of a change event: the
+// contract fields first, in the documented order, then the rest. Shared by
+// the JSONL and CSV writers, so that both carry exactly the same values.
+import type { Measurement, StoredEvent } from '../model.js';
+import { scrubErrorStrings } from './privacy.js';
+import { toIsoUtc } from './time.js';
+
+/** JSONL/CSV field order for measurements: the DESIGN.md contract fields, then the others. */
+export const MEASUREMENT_FIELDS = [
+  'measurement_id',
+  'run_id',
+  'target',
+  'url',
+  'probe',
+  'started_at',
+  'runtime_ms',
+  'failure',
+  'verdict',
+  'verdict_reason',
+  'details',
+  'failed_operation',
+  'category',
+  'tags',
+  'control',
+  'evidence',
+] as const;
+
+export const EVENT_FIELDS = ['event_id', 'kind', 'target', 'url', 'verdict', 'at', 'measurement_ids', 'details'] as const;
+
+export interface RecordOptions {
+  /** Keep IP addresses inside error strings (the researcher asked for them with --include-ip). */
+  includeIp: boolean;
+}
+
+/**
+ * The export record of one stored measurement. Missing contract fields
+ * become null, never undefined, so that every line has every key; fields the
+ * contract does not name (a newer probe's) follow, so that nothing is lost.
+ */
+export function measurementRecord(m: Measurement, options: RecordOptions): Record<string, unknown> {
+  const src = (m ?? {}) as unknown as Record<string, unknown>;
+  const record: Record<string, unknown> = {};
+  for (const field of MEASUREMENT_FIELDS) record[field] = src[field] ?? null;
+  for (const key of Object.keys(src)) if (!(key in record)) record[key] = src[key];
+  record.started_at = toIsoUtc(record.started_at);
+  // failure, verdict_reason, and every failure/error/message under details, evidence and control.
+  if (!options.includeIp) scrubErrorStrings(record);
+  return record;
+}
+
+/** The export record of one change event. */
+export function eventRecord(e: StoredEvent, options: RecordOptions): Record<string, unknown> {
+  const src = (e ?? {}) as unknown as Record<string, unknown>;
+  const record: Record<string, unknown> = {};
+  for (const field of EVENT_FIELDS) record[field] = src[field] ?? null;
+  for (const key of Object.keys(src)) if (!(key in record)) record[key] = src[key];
+  record.at = toIsoUtc(record.at);
+  if (!options.includeIp) scrubErrorStrings(record);
+  return record;
+}

@@ -1,0 +1,120 @@
+// --out writes atomically: the file appears complete or not at all, the
+// temporary file never stays, and an export that fails halfway (a corrupt
+// row, a write the kernel refuses) leaves the destination as it was.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Measurement } from '../../src/model.js';
+import { Store } from '../../src/store/store.js';
+import { fixtureMeasurements, fixtureRuns, makeFixtureDb, runExport, type FixtureDb } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let fx: FixtureDb | undefined;
+afterEach(() => fx?.cleanup());
+
+/** Files an export may have left in the directory besides the database and its WAL companions. */
+function leftovers(dir: string, keep: string[]): string[] {
+  return readdirSync(dir).filter((f) => !/^rasad\.db(-wal|-shm)?$/.test(f) && !keep.includes(f));
+}
+
+/** The fixtures plus `extra` copies of the ok HTTP measurement (about 1.5 KB each), the last one corrupt in the database if asked. */
+function bigDb(extra: number, corruptLast: boolean): FixtureDb {
+  const base = fixtureMeasurements();
+  const template = base.find((m) => m.probe === 'http' && m.verdict === 'ok')!;
+  const longRun = fixtureRuns()[1]!.run_id;
+  const copies: Measurement[] = Array.from({ length: extra }, (_, i) => ({
+    ...structuredClone(template),
+    measurement_id: `copy-${String(i).padStart(4, '0')}`,
+    run_id: longRun,
+    started_at: new Date(Date.parse('2025-06-01T14:00:00Z') + i * 1000).toISOString(),
+  }));
+  const db = makeFixtureDb([...base, ...copies]);
+  if (!corruptLast) return db;
+  const store = Store.open(db.db);
+  store.db.prepare(`UPDATE measurements SET record = '{"measurement_id": "copy-' || ? || '", trunc' WHERE measurement_id = ?`).run(extra - 1, `copy-${String(extra - 1).padStart(4, '0')}`);
+  store.close();
+  return db;
+}
+
+describe('--out', () => {
+  it('writes the same bytes as stdout would get, and leaves no temporary file', async () => {
+    fx = makeFixtureDb();
+    for (const format of ['jsonl', 'csv', 'ooni']) {
+      const out = `export.${format}`;
+      const viaStdout = await runExport(['--db', fx.db, '--format', format]);
+      const viaFile = await runExport(['--db', 'rasad.db', '--format', format, '--out', out], { cwd: fx.dir });
+      expect(viaFile.code).toBe(0);
+      expect(viaFile.stdout).toBe('');
+      expect(viaFile.stderr).toMatch(new RegExp(`written to .*${out.replace('.', '\\.')}\\n$`));
+      expect(readFileSync(join(fx.dir, out), 'utf8')).toBe(viaStdout.stdout);
+    }
+    expect(leftovers(fx.dir, ['export.jsonl', 'export.csv', 'export.ooni'])).toEqual([]);
+  });
+
+  it('replaces an earlier export only when the new one is complete', async () => {
+    fx = makeFixtureDb();
+    const out = join(fx.dir, 'export.jsonl');
+    writeFileSync(out, 'the previous export\n');
+    const { code } = await runExport(['--db', fx.db, '--format', 'jsonl', '--verdict', 'throttled', '--out', out]);
+    expect(code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).probe)).toEqual(['throughput']);
+  });
+
+  it('leaves nothing behind when a row turns out corrupt halfway through', async () => {
+    fx = bigDb(300, true);
+    const out = join(fx.dir, 'export.jsonl');
+    const { code, stdout, stderr } = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', out]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    // 313 rows (several 64 KiB chunks) were written to the temporary file before the corrupt one.
+    expect(stderr).toMatch(/^rasad export: failed after 313 rows: .*JSON.*; .*export\.jsonl was not written\n$/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers(fx.dir, [])).toEqual([]);
+  });
+
+  it('keeps the earlier export intact when the new one fails', async () => {
+    fx = bigDb(300, true);
+    const out = join(fx.dir, 'export.csv');
+    writeFileSync(out, 'the previous export\r\n');
+    expect((await runExport(['--db', fx.db, '--format', 'csv', '--out', out])).code).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('the previous export\r\n');
+    expect(leftovers(fx.dir, ['export.csv'])).toEqual([]);
+  });
+
+  it('leaves nothing behind when the kernel refuses a write (file size limit: EFBIG)', async () => {
+    fx = bigDb(300, false);
+    const out = join(fx.dir, 'export.jsonl');
+    // A real failing write: a child process whose file size is capped at 64 KiB (RLIMIT_FSIZE; Node ignores SIGXFSZ, so write() fails with EFBIG).
+    const runner = `import { exportCommand } from ${JSON.stringify(join(ROOT, 'src/cli/commands/export.ts'))};
+      process.exitCode = await exportCommand.run(process.argv.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });`;
+    const child = spawn('prlimit', ['--fsize=65536', process.execPath, '--import', 'tsx', '--input-type=module', '-e', runner, '--', '--db', fx.db, '--format', 'jsonl', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toMatch(/rasad export: failed after \d+ rows: .*(EFBIG|too large).*was not written/);
+    expect(code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers(fx.dir, [])).toEqual([]);
+  });
+});
+
+describe('progress', () => {
+  it('draws a bar on a terminal stderr, reaching done/total', async () => {
+    fx = makeFixtureDb();
+    const { stderr } = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', join(fx.dir, 'x.jsonl')], { stderrTTY: true });
+    expect(stderr).toMatch(/\r.*\[#+\] 14\/14 100%/);
+  });
+
+  it('draws nothing when stderr is not a terminal', async () => {
+    fx = makeFixtureDb();
+    const { stderr } = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', join(fx.dir, 'x.jsonl')]);
+    expect(stderr).not.toContain('\r');
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});
