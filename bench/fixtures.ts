@@ -1,5 +1,5 @@
 // Synthetic measurements for the benches: web units (dns, tcp, tls, http)
-// shaped like what the sweep stores (a control answer on every measurement,
+// shaped like what the sweep stores (the control's answer on the unit's http measurement,
 // an ok page's body sample stripped, a blockpage's kept), with a realistic mix
 // of verdicts, and optionally the long-lived probes. Deterministic (seeded),
 // generated lazily in batches so that a million rows never sit in memory.
@@ -137,7 +137,7 @@ function webUnit(c: UnitContext): Measurement[] {
     details,
     verdict,
     verdict_reason: reason,
-    control,
+    control: probe === 'http' ? control : null,
     evidence: { attempts: verdict === 'ok' ? 1 : 3, control_helper: 'https://th.lab.invalid/' },
   });
   const answer = { type: 'A' as const, value: seen, ttl: null };

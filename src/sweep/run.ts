@@ -252,9 +252,11 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
   // The OONI helper protocol covers web URLs only: a bare tcp:// endpoint has no control to fail.
   const controlFailed = controlPromise !== null && control === null;
 
-  const kept = attempts[attempts.length - 1] ?? {};
-  const measurements: Measurement[] = Object.values(kept).map((result) => ({
-    ...(result as ProbeResult),
+  const kept = Object.values(attempts[attempts.length - 1] ?? {}) as ProbeResult[];
+  // The control's full answer is stored once per unit, on its last measurement (the HTTP one when there is
+  // one): the verdict's evidence, on every measurement, carries the summary. Four copies cost 500 bytes each.
+  const measurements: Measurement[] = kept.map((result, i) => ({
+    ...result,
     measurement_id: randomUUID(),
     run_id: runId,
     target: unit.target.raw,
@@ -263,7 +265,7 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
     tags: unit.target.tags,
     verdict: 'inconclusive',
     verdict_reason: PROVISIONAL_REASON,
-    control,
+    control: i === kept.length - 1 ? control : null,
     evidence: { attempts: attempts.length, control_helper: controlHelper },
   }));
   return { unit, attempts, control, controlFailed, controlHelper, measurements };
