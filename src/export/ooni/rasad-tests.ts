@@ -1,5 +1,5 @@
 // rasad's own experiments, which OONI has no test for, as OONI measurements
-// under their own test names (src/export/README-keys.md documents the keys):
+// under their own test names (README.md "Export for researchers" documents the keys):
 // a long-lived TLS session (the 60-second cut), a throughput download, the
 // protocol filter. Their test_keys are the probe's details as recorded, plus
 // the verdict fields every rasad export carries.
