@@ -14,13 +14,15 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production RASAD_DB=/data/rasad.db
+# UV_THREADPOOL_SIZE: see bin/rasad (system DNS lookups run on libuv's pool).
+ENV NODE_ENV=production RASAD_DB=/data/rasad.db UV_THREADPOOL_SIZE=64
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json targets.txt ./
+COPY bin ./bin
 COPY fingerprints ./fingerprints
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-ENTRYPOINT ["node", "dist/src/cli.js"]
+ENTRYPOINT ["bin/rasad"]
 CMD ["run"]

@@ -82,6 +82,9 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
   const store = Store.open(config.db);
   const interrupted = store.markInterruptedRuns();
   if (interrupted > 0) logger.child({ layer: 'store' }).warn({ runs: interrupted }, 'runs interrupted by an earlier crash or kill were marked as such');
+  if (!process.env.UV_THREADPOOL_SIZE) {
+    logger.child({ layer: 'cli' }).warn('UV_THREADPOOL_SIZE is not set: system DNS lookups run two at a time and sweeps are slow; start rasad with bin/rasad or npm start, which set it');
+  }
   const metrics = new Metrics(config);
   const pipeline = createChangePipeline({ store, config, logger: logger.child({ layer: 'alerts' }), metrics });
   const fingerprints = defaultFingerprints();

@@ -111,7 +111,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
 
   const inFlight = new Set<string>();
   let done = 0;
-  let dropped = 0;
+  const writer = new BatchWriter(store, logger);
   const report = () => request.onProgress?.({ done, total: units.length, inFlight: [...inFlight] });
   report();
 
@@ -124,7 +124,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
           report();
           try {
             const run = await runUnit(deps, runId, unit, signal);
-            dropped += storeProvisional(store, logger, run.measurements);
+            writer.add(run.measurements);
             return run;
           } catch (err) {
             // A probe throws only on invalid input: keep the sweep going and say which unit.
@@ -140,6 +140,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     ),
   );
 
+  writer.flush();
+  const dropped = writer.dropped;
   const finished = runs.filter((r): r is UnitRun => r !== null);
   const observations: UnitObservation[] = finished.map((r) => ({
     kind: r.unit.kind,
@@ -189,14 +191,42 @@ function formatCounts(counts: Record<string, number>): string {
   return parts.length ? parts.join(' ') : 'nothing measured';
 }
 
-/** Stores a unit's measurements; a full disk or a broken database drops them with a logged error, and the sweep goes on. */
-function storeProvisional(store: Store, logger: Logger, measurements: Measurement[]): number {
-  try {
-    store.insertMeasurements(measurements);
-    return 0;
-  } catch (err) {
-    logger.error({ err: (err as Error).message, count: measurements.length }, 'measurements dropped: the database refused them');
-    return measurements.length;
+/**
+ * Stores finished units' measurements in batches: one transaction per batch,
+ * at most BATCH_ROWS rows or BATCH_MS old, so a crash loses at most that much.
+ * A full disk or a broken database drops a batch with a logged error, and the
+ * sweep goes on.
+ */
+class BatchWriter {
+  static readonly BATCH_ROWS = 256;
+  static readonly BATCH_MS = 500;
+  private pending: Measurement[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  dropped = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+  ) {}
+
+  add(measurements: Measurement[]): void {
+    this.pending.push(...measurements);
+    if (this.pending.length >= BatchWriter.BATCH_ROWS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), BatchWriter.BATCH_MS);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.store.insertMeasurements(batch);
+    } catch (err) {
+      this.dropped += batch.length;
+      this.logger.error({ err: (err as Error).message, count: batch.length }, 'measurements dropped: the database refused them');
+    }
   }
 }
 

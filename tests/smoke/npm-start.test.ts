@@ -41,7 +41,7 @@ describe('npm start in an empty network namespace', () => {
       expect(child.exitCode).toBeNull();
     } finally {
       // npm runs the daemon as its child: signal the daemon itself.
-      execFileSync('pkill', ['-TERM', '-f', '^node dist/src/cli.js run']);
+      execFileSync('pkill', ['-TERM', '-f', '^node .*dist/src/cli.js run']);
       await new Promise((r) => child.once('close', r));
     }
     expect(child.exitCode, log.slice(-2000)).toBe(0);
