@@ -62,7 +62,7 @@ describe('golden verdict fixtures', () => {
               expect(Object.keys(result!.details as object).sort()).toEqual([...DETAILS[kind]!].sort());
               const nested = NESTED[kind];
               if (nested) {
-                for (const item of (result!.details as Record<string, unknown[]>)[nested[0]]!) {
+                for (const item of (result!.details as unknown as Record<string, unknown[]>)[nested[0]]!) {
                   expect(Object.keys(item as object).sort()).toEqual([...nested[1]].sort());
                 }
               }
