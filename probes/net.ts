@@ -4,9 +4,9 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP, Socket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { DeadlineError, abortFailure, classifyError } from './failure.js';
-import type { Failure } from './types.js';
+import type { Failure, ProbeInput } from './types.js';
 
 /** The input URL could not be understood: the one case where a probe throws. */
 export class ProbeInputError extends Error {
@@ -315,4 +315,32 @@ export function tlsHandshake(tcp: Socket, options: Omit<ConnectionOptions, 'sock
       }
     }
   });
+}
+
+/** addresses[0] (what the DNS probe found), or the system resolver's first answer when it found none. */
+export async function firstAddress(input: ProbeInput, host: string, signal: AbortSignal): Promise<string> {
+  const ip = input.addresses[0] ?? (await lookupSystem(host, signal, input.options.timeoutMs))[0];
+  if (ip === undefined) throw Object.assign(new Error('no address'), { code: 'ENODATA' });
+  return ip;
+}
+
+// One secure context per extra CA: building one from the ~140 root
+// certificates costs milliseconds and hundreds of KiB, so hundreds of
+// long-lived sessions share it instead of each parsing the roots again.
+const secureContexts = new Map<string, SecureContext>();
+
+/** The shared TLS trust (roots plus `extraCaPem`); `probe` names the caller in the error for a bad PEM. */
+export function sharedSecureContext(extraCaPem: string | undefined, probe: string): SecureContext {
+  const key = extraCaPem ?? '';
+  let context = secureContexts.get(key);
+  if (!context) {
+    try {
+      context = createSecureContext({ ca: extraCaPem ? [...rootCertificates, extraCaPem] : [...rootCertificates] });
+    } catch (err) {
+      throw new ProbeInputError(`${probe}: options.extraCaPem is not a usable PEM certificate (${(err as Error).message})`);
+    }
+    if (secureContexts.size >= 8) secureContexts.clear();
+    secureContexts.set(key, context);
+  }
+  return context;
 }

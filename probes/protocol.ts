@@ -14,7 +14,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildClientHello } from './client_hello.js';
 import { abortFailure, classifyError, DeadlineError, FAILURE } from './failure.js';
-import { failureOf, lookupSystem, parseProbeUrl, ProbeInputError } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, ProtocolDetails, ProtocolFlowResult } from './types.js';
 
 /** Pause between the writes of a flow, so each is its own packet and the filter sees them apart. */
@@ -175,12 +175,6 @@ function runFlow(
 
 // ---------------------------------------------------------------------------
 
-/** addresses[0], or the system resolver's first answer when the DNS probe found none. */
-async function resolveAddress(input: ProbeInput, host: string, signal: AbortSignal): Promise<string> {
-  const ip = input.addresses[0] ?? (await lookupSystem(host, signal, input.options.timeoutMs))[0];
-  if (ip === undefined) throw Object.assign(new Error('no address'), { code: 'ENODATA' });
-  return ip;
-}
 
 async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<ProtocolDetails>> {
   const startedAt = new Date();
@@ -200,7 +194,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
 
   let ip: string;
   try {
-    ip = await resolveAddress(input, target.host, signal);
+    ip = await firstAddress(input, target.host, signal);
   } catch (err) {
     return envelope({ ip: null, flows: [] }, failureOf(err, signal), 'resolve');
   }

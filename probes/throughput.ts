@@ -8,10 +8,10 @@
 // job: it reads steady_rate_bps and domestic.
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import { abortFailure, classifyError } from './failure.js';
-import { failureOf, lookupSystem, parseProbeUrl, ProbeInputError } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, sharedSecureContext } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, ThroughputDetails, ThroughputSample } from './types.js';
 
 /** Samples are taken at least this often. */
@@ -104,29 +104,7 @@ function parseTarget(input: ProbeInput): DownloadTarget {
   return { url, host: base.host, https: base.scheme === 'https' };
 }
 
-const secureContexts = new Map<string, SecureContext>();
 
-function secureContextFor(extraCaPem: string | undefined): SecureContext {
-  const key = extraCaPem ?? '';
-  let context = secureContexts.get(key);
-  if (!context) {
-    try {
-      context = createSecureContext({ ca: extraCaPem ? [...rootCertificates, extraCaPem] : [...rootCertificates] });
-    } catch (err) {
-      throw new ProbeInputError(`throughput: options.extraCaPem is not a usable PEM certificate (${(err as Error).message})`);
-    }
-    if (secureContexts.size >= 8) secureContexts.clear();
-    secureContexts.set(key, context);
-  }
-  return context;
-}
-
-/** addresses[0], or the system resolver's first answer when the DNS probe found none. */
-async function resolveAddress(input: ProbeInput, host: string, signal: AbortSignal): Promise<string> {
-  const ip = input.addresses[0] ?? (await lookupSystem(host, signal, input.options.timeoutMs))[0];
-  if (ip === undefined) throw Object.assign(new Error('no address'), { code: 'ENODATA' });
-  return ip;
-}
 
 function requirePositive(name: string, value: number): void {
   if (!Number.isFinite(value) || value <= 0) throw new ProbeInputError(`throughput: ${name} must be positive`);
@@ -143,7 +121,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   requirePositive('timeoutMs', options.timeoutMs);
   requirePositive('throughputBytes', options.throughputBytes);
   requirePositive('throughputMaxMs', options.throughputMaxMs);
-  const secureContext = target.https ? secureContextFor(options.extraCaPem) : null;
+  const secureContext = target.https ? sharedSecureContext(options.extraCaPem, 'throughput') : null;
   const domestic = input.target.tags.includes('domestic');
 
   const details: ThroughputDetails = {
@@ -169,7 +147,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
 
   let ip: string;
   try {
-    ip = await resolveAddress(input, target.host, signal);
+    ip = await firstAddress(input, target.host, signal);
   } catch (err) {
     return envelope(failureOf(err, signal), 'resolve');
   }

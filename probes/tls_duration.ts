@@ -11,9 +11,9 @@
 // response bodies are counted and dropped, never kept.
 import { isIP, Socket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { abortFailure, classifyError, DeadlineError, FAILURE, unknownFailure } from './failure.js';
-import { failureOf, lookupSystem, parseProbeUrl, ProbeInputError } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, sharedSecureContext } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, SessionEnd, SessionResult, TlsDurationDetails } from './types.js';
 
 /** Where the sessions go: the URL's host, its TLS port and the request they repeat. */
@@ -53,25 +53,6 @@ function keepAliveRequest(path: string, host: string, userAgent: string): Buffer
   );
 }
 
-// One secure context per extra CA: building one from the ~140 root
-// certificates costs milliseconds and hundreds of KiB, so hundreds of sessions
-// share it instead of each parsing the roots again.
-const secureContexts = new Map<string, SecureContext>();
-
-function secureContextFor(extraCaPem: string | undefined): SecureContext {
-  const key = extraCaPem ?? '';
-  let context = secureContexts.get(key);
-  if (!context) {
-    try {
-      context = createSecureContext({ ca: extraCaPem ? [...rootCertificates, extraCaPem] : [...rootCertificates] });
-    } catch (err) {
-      throw new ProbeInputError(`tls_duration: options.extraCaPem is not a usable PEM certificate (${(err as Error).message})`);
-    }
-    if (secureContexts.size >= 8) secureContexts.clear();
-    secureContexts.set(key, context);
-  }
-  return context;
-}
 
 // ---------------------------------------------------------------------------
 // HTTP/1.1 response framing, just enough to know where a response ends so the
@@ -477,12 +458,6 @@ function failedSession(kind: 'tls' | 'plain', ip: string | null, port: number, f
   return { kind, ip, port, died_after_s: null, end: 'connect_failed', failure, bytes_received: 0, requests_completed: 0 };
 }
 
-/** addresses[0], or the system resolver's first answer when the DNS probe found none. */
-async function resolveAddress(input: ProbeInput, host: string, signal: AbortSignal): Promise<string> {
-  const ip = input.addresses[0] ?? (await lookupSystem(host, signal, input.options.timeoutMs))[0];
-  if (ip === undefined) throw Object.assign(new Error('no address'), { code: 'ENODATA' });
-  return ip;
-}
 
 async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<TlsDurationDetails>> {
   const startedAt = new Date();
@@ -492,7 +467,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   requirePositive('timeoutMs', options.timeoutMs);
   requirePositive('sessionIntervalMs', options.sessionIntervalMs);
   requirePositive('sessionHorizonMs', options.sessionHorizonMs);
-  const secureContext = secureContextFor(options.extraCaPem);
+  const secureContext = sharedSecureContext(options.extraCaPem, 'tls_duration');
   const horizonS = options.sessionHorizonMs / 1000;
 
   const envelope = (details: TlsDurationDetails, failure: Failure, operation: Operation | null): ProbeResult<TlsDurationDetails> => ({
@@ -506,7 +481,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
 
   let ip: string;
   try {
-    ip = await resolveAddress(input, target.host, signal);
+    ip = await firstAddress(input, target.host, signal);
   } catch (err) {
     const failure = failureOf(err, signal);
     return envelope({ horizon_s: horizonS, tls: failedSession('tls', null, target.tlsPort, failure), plain: null }, failure, 'resolve');
