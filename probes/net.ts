@@ -6,7 +6,7 @@ import { isIP, Socket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { DeadlineError, abortFailure, classifyError } from './failure.js';
-import type { Failure, ProbeInput } from './types.js';
+import type { Failure, Operation, ProbeInput, ProbeKind, ProbeResult } from './types.js';
 
 /** The input URL could not be understood: the one case where a probe throws. */
 export class ProbeInputError extends Error {
@@ -343,4 +343,16 @@ export function sharedSecureContext(extraCaPem: string | undefined, probe: strin
     secureContexts.set(key, context);
   }
   return context;
+}
+
+/** A probe's result envelope: started at `startedAt`, timed from `t0` (performance.now()), operation kept only with a failure. */
+export function resultEnvelope<D>(probe: ProbeKind, startedAt: Date, t0: number) {
+  return (details: D, failure: Failure, operation: Operation | null): ProbeResult<D> => ({
+    probe,
+    started_at: startedAt.toISOString(),
+    runtime_ms: Math.round(performance.now() - t0),
+    failure,
+    failed_operation: failure === null ? null : operation,
+    details,
+  });
 }

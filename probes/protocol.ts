@@ -14,7 +14,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildClientHello } from './client_hello.js';
 import { abortFailure, classifyError, DeadlineError, FAILURE } from './failure.js';
-import { failureOf, firstAddress, parseProbeUrl, ProbeInputError } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, ProtocolDetails, ProtocolFlowResult } from './types.js';
 
 /** Pause between the writes of a flow, so each is its own packet and the filter sees them apart. */
@@ -183,14 +183,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const { timeoutMs, userAgent } = input.options;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ProbeInputError('protocol: timeoutMs must be positive');
 
-  const envelope = (details: ProtocolDetails, failure: Failure, operation: Operation | null): ProbeResult<ProtocolDetails> => ({
-    probe: 'protocol',
-    started_at: startedAt.toISOString(),
-    runtime_ms: Math.round(performance.now() - t0),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const envelope = resultEnvelope<ProtocolDetails>('protocol', startedAt, t0);
 
   let ip: string;
   try {

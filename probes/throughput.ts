@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { SecureContext } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import { abortFailure, classifyError } from './failure.js';
-import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, sharedSecureContext } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, ThroughputDetails, ThroughputSample } from './types.js';
 
 /** Samples are taken at least this often. */
@@ -136,14 +136,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
     domestic,
     status_code: null,
   };
-  const envelope = (failure: Failure, operation: Operation | null): ProbeResult<ThroughputDetails> => ({
-    probe: 'throughput',
-    started_at: startedAt.toISOString(),
-    runtime_ms: Math.round(performance.now() - t0),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const finish = resultEnvelope<ThroughputDetails>('throughput', startedAt, t0);
+  const envelope = (failure: Failure, operation: Operation | null) => finish(details, failure, operation);
 
   let ip: string;
   try {

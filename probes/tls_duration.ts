@@ -13,7 +13,7 @@ import { isIP, Socket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { abortFailure, classifyError, DeadlineError, FAILURE, unknownFailure } from './failure.js';
-import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, sharedSecureContext } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, SessionEnd, SessionResult, TlsDurationDetails } from './types.js';
 
 /** Where the sessions go: the URL's host, its TLS port and the request they repeat. */
@@ -470,14 +470,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const secureContext = sharedSecureContext(options.extraCaPem, 'tls_duration');
   const horizonS = options.sessionHorizonMs / 1000;
 
-  const envelope = (details: TlsDurationDetails, failure: Failure, operation: Operation | null): ProbeResult<TlsDurationDetails> => ({
-    probe: 'tls_duration',
-    started_at: startedAt.toISOString(),
-    runtime_ms: Math.round(performance.now() - t0),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const envelope = resultEnvelope<TlsDurationDetails>('tls_duration', startedAt, t0);
 
   let ip: string;
   try {
