@@ -21,6 +21,7 @@ It logs no client address and no measured URL. SIGINT or SIGTERM stops it.
                          addresses (for a lab; never on a public helper)
   --max-concurrency N    requests measured at once; more get 503 (default: 16)
   --ca-file F            extra CA certificate (PEM) to trust, e.g. the lab's
+                         (default: the file NODE_EXTRA_CA_CERTS names, if set)
 `;
 
 export const helperCommand: Command = {
@@ -59,8 +60,10 @@ export async function serveHelper(argv: string[], io: CommandIo, stop: AbortSign
     }
   }
   let extraCaPem: string | undefined;
-  if (values['ca-file'] !== undefined) {
-    const path = resolve(io.cwd, values['ca-file']);
+  // Like the probe, the helper also trusts NODE_EXTRA_CA_CERTS (how the lab hands out its CA).
+  const caFile = values['ca-file'] ?? io.env.NODE_EXTRA_CA_CERTS;
+  if (caFile !== undefined && caFile !== '') {
+    const path = resolve(io.cwd, caFile);
     try {
       extraCaPem = readFileSync(path, 'utf8');
     } catch (err) {
