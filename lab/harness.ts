@@ -1,0 +1,296 @@
+// The lab harness: build the namespaces and services (setupLab), switch the
+// censor's techniques (applyScenario / clearCensor), run the REAL `rasad once`
+// in the client namespace against a scenario and compare its verdicts with
+// the expected ones (runScenario), and take everything down (teardownLab:
+// idempotent, also on SIGINT/SIGTERM, and run first as a stale-lab cleanup).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BLOCKPAGE_IPS,
+  CONTROL_IP,
+  CONTROL_URL,
+  DOMESTIC_DNS_IP,
+  ECHO_IP,
+  ECHO_TCP_PORTS,
+  SITES,
+  WEB_SITES,
+  WORLD_ALT_DNS_IP,
+  WORLD_DNS_IP,
+  type Namespace,
+} from './addresses.js';
+import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
+import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
+import { hasCommand, requireRoot } from './exec.js';
+import { makeLabPki, type LabPki } from './pki.js';
+import { isAlive, logTail, startInNamespace, waitListening, waitReady, type StartedProcess } from './processes.js';
+import { compareRows, formatTable, loadScenario, type ComparisonRow, type ExportedRow, type Scenario } from './scenario.js';
+import type { DnsServerConfig } from './services/dns-server.js';
+import type { WebConfig } from './services/web.js';
+import { clientResolverFor, createTopology, destroyTopology, writeResolvConf } from './topology.js';
+
+/** The repository root, from this file's location (lab/harness.ts). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const STATE_DIR = join(tmpdir(), 'rasad-lab');
+const RUNS_DIR = join(STATE_DIR, 'runs');
+const RASAD_CLI = join(REPO_ROOT, 'src', 'cli.ts');
+
+/**
+ * The lab's defaults for rasad: short timeouts so blocked targets fail fast,
+ * and one retry (the lab is deterministic; the noise scenario sets rasad's
+ * own default back). A scenario's `config` wins.
+ */
+export const LAB_RASAD_CONFIG = { probe: { timeoutMs: 3000, dnsListenWindowMs: 500 }, retries: 1 };
+const RASAD_ONCE_TIMEOUT_MS = 240_000;
+
+export interface LabInfo {
+  stateDir: string;
+  pki: LabPki;
+  /** The control helper (rasad helper) is listening on CONTROL_IP:80. */
+  controlAvailable: boolean;
+  /** Why not, when it is not. */
+  controlProblem: string | null;
+}
+
+let current: LabInfo | null = null;
+let signalHandler: ((signal: NodeJS.Signals) => void) | null = null;
+
+const REQUIRED_COMMANDS = ['ip', 'iptables', 'tc', 'openssl', 'sysctl', 'ss'];
+
+function checkTools(): void {
+  const missing = REQUIRED_COMMANDS.filter((c) => !hasCommand(c));
+  if (!existsSync('/usr/bin/python3')) missing.push('/usr/bin/python3');
+  if (missing.length > 0) throw new Error(`the lab needs ${missing.join(', ')}: install lab/packages.txt with apt-get`);
+}
+
+function installSignalHandlers(): void {
+  if (signalHandler) return;
+  signalHandler = (signal) => {
+    teardownLab();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', signalHandler);
+  process.once('SIGTERM', signalHandler);
+}
+
+function removeSignalHandlers(): void {
+  if (!signalHandler) return;
+  process.off('SIGINT', signalHandler);
+  process.off('SIGTERM', signalHandler);
+  signalHandler = null;
+}
+
+function writeJson(name: string, value: unknown): string {
+  const file = join(STATE_DIR, name);
+  writeFileSync(file, JSON.stringify(value, null, 2));
+  return file;
+}
+
+function dnsConfig(listen: string[]): DnsServerConfig {
+  const records: Record<string, string[]> = {};
+  for (const s of SITES) records[s.name] = [s.ip];
+  return { listen, port: 53, zones: ['world.test', 'domestic.test'], records };
+}
+
+function startServices(pki: LabPki): StartedProcess[] {
+  const opts = { dir: STATE_DIR, cwd: REPO_ROOT };
+  const node = (file: string, config: string) => [process.execPath, '--import', 'tsx', file, config];
+  const web = (side: 'world' | 'domestic'): WebConfig => ({
+    sites: WEB_SITES.filter((s) => s.side === side).map(({ ip, name, title }) => ({ ip, name, title })),
+    certFile: pki.serverCert,
+    keyFile: pki.serverKey,
+    httpPort: 80,
+    httpsPort: 443,
+  });
+  return [
+    startInNamespace('world', 'world-web', node('lab/services/web.ts', writeJson('world-web.json', web('world'))), opts),
+    startInNamespace('world', 'world-dns', node('lab/services/dns-server.ts', writeJson('world-dns.json', dnsConfig([WORLD_DNS_IP, WORLD_ALT_DNS_IP]))), opts),
+    startInNamespace('world', 'world-echo', node('lab/services/echo.ts', writeJson('world-echo.json', { ip: ECHO_IP, ports: [...ECHO_TCP_PORTS] })), opts),
+    startInNamespace('domestic', 'domestic-web', node('lab/services/web.ts', writeJson('domestic-web.json', web('domestic'))), opts),
+    startInNamespace('domestic', 'domestic-dns', node('lab/services/dns-server.ts', writeJson('domestic-dns.json', dnsConfig([DOMESTIC_DNS_IP]))), opts),
+    startInNamespace('censor', 'censor-blockpage', node('lab/services/blockpage.ts', writeJson('censor-blockpage.json', { ips: [...BLOCKPAGE_IPS], port: 80 })), opts),
+  ];
+}
+
+/** rasad's own control helper on the control host, when the CLI exists. */
+async function startControlHelper(pki: LabPki): Promise<{ ok: boolean; problem: string | null }> {
+  if (!existsSync(RASAD_CLI)) return { ok: false, problem: `${RASAD_CLI} does not exist yet` };
+  const helper = startInNamespace('control', 'control-helper',
+    [process.execPath, '--import', 'tsx', RASAD_CLI, 'helper', '--listen', '0.0.0.0:80', '--allow-private'],
+    { dir: STATE_DIR, cwd: REPO_ROOT, env: { NODE_EXTRA_CA_CERTS: pki.caCert } });
+  const up = await waitListening('control', CONTROL_IP, 80, 30_000, () => isAlive(helper.pid));
+  return up ? { ok: true, problem: null } : { ok: false, problem: `rasad helper did not start listening:\n${logTail(helper.logFile)}` };
+}
+
+/** Builds the whole lab from scratch (a stale lab is removed first). Needs root. */
+export async function setupLab(opts: { handleSignals?: boolean } = {}): Promise<LabInfo> {
+  requireRoot();
+  checkTools();
+  teardownLab();
+  if (opts.handleSignals !== false) installSignalHandlers();
+  // A fresh state (keys, configs, logs), but earlier scenario runs stay for reading.
+  if (existsSync(STATE_DIR)) {
+    for (const entry of readdirSync(STATE_DIR)) if (entry !== 'runs') rmSync(join(STATE_DIR, entry), { recursive: true, force: true });
+  }
+  mkdirSync(RUNS_DIR, { recursive: true });
+  const pki = makeLabPki(STATE_DIR);
+  try {
+    createTopology();
+    installCensorBase();
+    await waitReady(startServices(pki));
+    const control = await startControlHelper(pki);
+    current = { stateDir: STATE_DIR, pki, controlAvailable: control.ok, controlProblem: control.problem };
+    writeFileSync(join(STATE_DIR, 'lab.json'), JSON.stringify(current, null, 2));
+    return current;
+  } catch (err) {
+    teardownLab();
+    throw err;
+  }
+}
+
+/** The running lab's info (from this process, or from lab.json written by `lab/cli.ts up`). */
+export function labInfo(): LabInfo {
+  if (current) return current;
+  const file = join(STATE_DIR, 'lab.json');
+  if (!existsSync(file)) throw new Error('the lab is not up: run `node --import tsx lab/cli.ts up` (as root) first');
+  current = JSON.parse(readFileSync(file, 'utf8')) as LabInfo;
+  return current;
+}
+
+/** Stops every lab process and deletes the namespaces. Idempotent, synchronous (safe in signal handlers). */
+export function teardownLab(): void {
+  // Without root there is nothing this process could have built, or could take down.
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return;
+  destroyTopology();
+  rmSync(join(STATE_DIR, 'lab.json'), { force: true });
+  current = null;
+  removeSignalHandlers();
+}
+
+/** The censor does nothing again; the client asks the world's resolver. */
+export function clearCensor(): void {
+  clearCensorState({ dir: STATE_DIR, repoRoot: REPO_ROOT });
+  writeResolvConf('client', clientResolverFor('world'));
+}
+
+export type CensorSetting = Pick<Scenario, 'censor'> & Partial<Pick<Scenario, 'world' | 'resolver'>>;
+
+/** Switches the censor to a scenario's techniques (everything else is cleared first). */
+export async function applyScenario(s: CensorSetting): Promise<void> {
+  const plan = planCensor(s.censor as CensorSpec, (s.world ?? {}) as WorldSpec);
+  clearCensor();
+  writeResolvConf('client', clientResolverFor(s.resolver ?? 'world'));
+  await applyCensorPlan(plan, { dir: STATE_DIR, repoRoot: REPO_ROOT });
+}
+
+export interface ScenarioReport {
+  scenario: Scenario;
+  rows: ComparisonRow[];
+  mismatches: ComparisonRow[];
+  table: string;
+  runDir: string;
+}
+
+function labProblem(scenario: Scenario, problem: string, runDir: string): ScenarioReport {
+  const rows = [{ target: '(lab)', probe: '-', expected: 'rasad runs', got: problem, ok: false }];
+  const table = formatTable(rows);
+  return { scenario, rows, mismatches: rows, table, runDir };
+}
+
+/** Runs a command in a namespace, output to files, with a time limit. Resolves with its exit code. */
+function runLogged(ns: Namespace, argv: string[], outFile: string, errFile: string, timeoutMs: number, env: Record<string, string>): Promise<number | null> {
+  return new Promise((resolvePromise) => {
+    const out = openSync(outFile, 'w');
+    const err = openSync(errFile, 'w');
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { cwd: REPO_ROOT, stdio: ['ignore', out, err], env: { ...process.env, ...env } });
+    closeSync(out);
+    closeSync(err);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', () => resolvePromise(null));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise(code);
+    });
+  });
+}
+
+function lastLines(file: string, n = 5): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-n).join(' | ') : '';
+}
+
+let runCounter = 0;
+
+/**
+ * Applies the scenario, runs `rasad once` in the client namespace, exports the
+ * measurements, and compares each (url, probe)'s verdict with the expected
+ * one. Prints the table `target | probe | expected | got` (unless quiet) and
+ * returns the mismatches. The censor is cleared afterwards.
+ */
+export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
+  const scenario = typeof fileOrScenario === 'string' ? loadScenario(fileOrScenario) : fileOrScenario;
+  const lab = labInfo();
+  const runDir = join(RUNS_DIR, `${scenario.name}-${Date.now()}-${++runCounter}`);
+  mkdirSync(runDir, { recursive: true });
+  const report = await (async (): Promise<ScenarioReport> => {
+    if (!existsSync(RASAD_CLI)) return labProblem(scenario, `${RASAD_CLI} does not exist yet (the CLI is being written)`, runDir);
+    if (scenario.needsControl && !lab.controlAvailable) return labProblem(scenario, `the control helper is not running: ${lab.controlProblem}`, runDir);
+    const targets = join(runDir, 'targets.txt');
+    const config = join(runDir, 'config.json');
+    const db = join(runDir, 'rasad.db');
+    writeFileSync(targets, `# scenario ${scenario.name}\n${scenario.targets.join('\n')}\n`);
+    writeFileSync(config, JSON.stringify(mergeConfig(LAB_RASAD_CONFIG, scenario.config), null, 2));
+    try {
+      await applyScenario(scenario);
+      const resolver = clientResolverFor(scenario.resolver);
+      const env = { NODE_EXTRA_CA_CERTS: lab.pki.caCert };
+      const node = [process.execPath, '--import', 'tsx', RASAD_CLI];
+      const code = await runLogged('client', [...node, 'once', '--targets', targets, '--db', db, '--config', config,
+        '--probes', scenario.probes.join(','), '--resolver', `${resolver}:53`, '--control', CONTROL_URL],
+        join(runDir, 'once.out'), join(runDir, 'once.err'), RASAD_ONCE_TIMEOUT_MS, env);
+      if (code !== 0) return labProblem(scenario, `rasad once exited ${code}: ${lastLines(join(runDir, 'once.err'))}`, runDir);
+      const exportOut = join(runDir, 'export.jsonl');
+      const exportCode = await runLogged('client', [...node, 'export', '--db', db, '--format', 'jsonl'], exportOut, join(runDir, 'export.err'), 60_000, env);
+      if (exportCode !== 0) return labProblem(scenario, `rasad export exited ${exportCode}: ${lastLines(join(runDir, 'export.err'))}`, runDir);
+      const rows = parseJsonl(readFileSync(exportOut, 'utf8'));
+      const compared = compareRows(scenario, rows);
+      return { scenario, rows: compared, mismatches: compared.filter((r) => !r.ok), table: formatTable(compared), runDir };
+    } finally {
+      clearCensor();
+    }
+  })();
+  writeFileSync(join(runDir, 'verdicts.txt'), `${report.table}\n`);
+  if (!opts.quiet) {
+    process.stdout.write(`\nscenario ${scenario.name}${scenario.description ? ` — ${scenario.description}` : ''}\n${report.table}\n` +
+      `${report.mismatches.length} mismatch${report.mismatches.length === 1 ? '' : 'es'} (run files: ${runDir})\n`);
+  }
+  return report;
+}
+
+export function parseJsonl(text: string): ExportedRow[] {
+  const rows: ExportedRow[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      rows.push(JSON.parse(line) as ExportedRow);
+    } catch {
+      rows.push({ url: '(unparseable export line)', probe: '-', verdict: line.slice(0, 80) });
+    }
+  }
+  return rows;
+}
+
+/** Deep merge of plain objects (the scenario's overrides win). */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeConfig(b, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

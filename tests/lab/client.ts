@@ -1,0 +1,45 @@
+// Running standard tools and the lab's small client tools inside the
+// `client` namespace, for the lab tests.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { labInfo, REPO_ROOT } from '../../lab/harness.js';
+import { tryRun, type RunResult } from '../../lab/exec.js';
+
+/** A tool run in the client namespace: exit status and output. */
+export function inClient(cmd: string, args: string[], timeoutMs = 30_000): RunResult {
+  return tryRun('ip', ['netns', 'exec', 'client', 'env', `NODE_EXTRA_CA_CERTS=${labInfo().pki.caCert}`, cmd, ...args], { timeoutMs });
+}
+
+/** curl in the client, trusting the lab CA; `-w` output is the last line of stdout. */
+export function curl(args: string[], timeoutMs = 30_000): RunResult {
+  return inClient('curl', ['-sS', '--cacert', labInfo().pki.caCert, ...args], timeoutMs);
+}
+
+export function dig(args: string[]): RunResult {
+  return inClient('dig', ['+tries=1', '+time=2', ...args], 15_000);
+}
+
+/** Runs lab/tools/<tool>.ts in the client namespace and parses the JSON line it prints. */
+export function clientTool<T>(tool: string, args: string[], timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', 'client', process.execPath, '--import', 'tsx', join('lab', 'tools', `${tool}.ts`), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: labInfo().pki.caCert },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as T);
+      } catch {
+        reject(new Error(`lab/tools/${tool}.ts exited ${code} without JSON: ${out} ${err}`));
+      }
+    });
+  });
+}

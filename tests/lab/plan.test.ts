@@ -1,0 +1,128 @@
+// The lab's pure parts, without namespaces: the censor's rule planning and
+// its refusals, scenario comparison, the protocol classifier, the DNS wire
+// format and the HTTP middlebox's Host parsing.
+import { describe, expect, it } from 'vitest';
+import { planCensor, qnameHexString, ScenarioError } from '../../lab/censor.js';
+import { compareRows, formatTable, validateScenario } from '../../lab/scenario.js';
+import { answer } from '../../lab/services/dns-server.js';
+import { buildQuery, parseMessage, QTYPE } from '../../lab/services/dns-wire.js';
+import { requestHost } from '../../lab/services/middlebox.js';
+import { isAllowedProtocol, looksLikeDns, looksLikeTls } from '../../lab/services/protocol-classifier.js';
+
+describe('planCensor', () => {
+  it('never aims a rule outside the lab', () => {
+    expect(() => planCensor({ tcp: [{ targets: ['203.0.113.7'], ports: [443], action: 'drop' }] })).toThrow(ScenarioError);
+    expect(() => planCensor({ tcp: [{ targets: ['example.org'], ports: [443], action: 'drop' }] })).toThrow(/neither a lab site nor a lab address/);
+    expect(() => planCensor({ dns: [{ names: ['news.world.test'], action: 'inject', answer: '198.51.100.4' }] })).toThrow(/not a lab address/);
+    expect(() => planCensor({ throttle: { from: ['0.0.0.0/0'] } })).toThrow(ScenarioError);
+  });
+
+  it('refuses unknown techniques, bad ports and two middleboxes on one destination', () => {
+    expect(() => planCensor({ teleport: true } as never)).toThrow(/unknown technique/);
+    expect(() => planCensor({ tcp: [{ targets: ['news.world.test'], ports: [0], action: 'rst' }] })).toThrow(/bad port/);
+    expect(() =>
+      planCensor({ sessionCut: { targets: ['echo.world.test'], afterS: 4, ports: [443] }, protocolFilter: { targets: ['echo.world.test'] } }),
+    ).toThrow(/diverted through both/);
+  });
+
+  it('turns each technique into its rules', () => {
+    const plan = planCensor({
+      dns: [{ names: ['news.world.test'], action: 'inject' }, { names: ['blog.world.test'], action: 'timeout' }],
+      sni: [{ names: ['social.world.test'], action: 'rst' }],
+      http: [{ hosts: ['vpn.world.test'], action: 'blockpage' }],
+      sessionCut: { targets: ['chat.world.test'], afterS: 4 },
+      throttle: {},
+    });
+    const rules = plan.iptables.map((r) => r.args.join(' '));
+    expect(rules.some((r) => r.includes('NFQUEUE') && r.includes(qnameHexString('news.world.test')))).toBe(true);
+    expect(rules.filter((r) => r.includes(qnameHexString('blog.world.test')) && r.endsWith('-j DROP'))).toHaveLength(2);
+    expect(rules.some((r) => r.includes('--string social.world.test') && r.includes('tcp-reset'))).toBe(true);
+    expect(plan.nfqueue?.dns?.rules).toEqual([{ name: 'news.world.test', action: 'inject', answer: '10.10.34.36', dropReal: false }]);
+    const kinds = plan.middlebox!.listeners.map((l) => `${l.kind} ${l.upstreamHost}:${l.upstreamPort}`);
+    expect(kinds).toContain('cut 10.77.10.14:443');
+    expect(kinds).toContain('http-filter 10.77.10.15:80');
+    expect(plan.middlebox!.listeners.find((l) => l.kind === 'cut')!.cutAfterMs).toBe(4000);
+    expect(plan.tc.some((args) => args.includes('tbf') && args.includes('128kbit'))).toBe(true);
+    expect(plan.tc.some((args) => args.includes('10.77.10.0/24'))).toBe(true);
+  });
+
+  it('writes a qname in its wire form', () => {
+    expect(qnameHexString('news.world.test')).toBe('|04|news|05|world|04|test|00|');
+  });
+});
+
+describe('scenario comparison', () => {
+  const scenario = validateScenario({
+    name: 'x',
+    targets: ['https://chat.world.test/ COMT'],
+    probes: ['tls_duration'],
+    expect: { 'https://chat.world.test/': { verdict: 'tls.session_cut', cut_after_s: { min: 3, max: 5 } } },
+    censor: {},
+  });
+
+  it('checks the verdict and the bounds found anywhere in the exported record', () => {
+    const good = compareRows(scenario, [{ url: 'https://chat.world.test/', probe: 'tls_duration', verdict: 'tls.session_cut', evidence: { cut_after_s: 4.1 } }]);
+    expect(good.every((r) => r.ok)).toBe(true);
+    const early = compareRows(scenario, [{ url: 'https://chat.world.test/', probe: 'tls_duration', verdict: 'tls.session_cut', details: { x: { cut_after_s: 1 } } }]);
+    expect(early.filter((r) => !r.ok)).toHaveLength(1);
+    const wrong = compareRows(scenario, [{ url: 'https://chat.world.test', probe: 'tls_duration', verdict: 'ok' }]);
+    expect(wrong.filter((r) => !r.ok).map((r) => r.got)).toEqual(['ok cut_after_s=none']);
+    expect(formatTable(wrong)).toContain('MISMATCH');
+  });
+
+  it('counts an expected url with no measurement as a mismatch', () => {
+    const rows = compareRows(scenario, []);
+    expect(rows).toEqual([expect.objectContaining({ target: 'https://chat.world.test/', got: 'missing', ok: false })]);
+  });
+
+  it('rejects verdicts outside the vocabulary and unknown keys', () => {
+    expect(() => validateScenario({ name: 'y', targets: ['a.test'], probes: ['dns'], expect: { 'http://a.test/': 'blocked' }, censor: {} })).toThrow(/not a verdict/);
+    expect(() => validateScenario({ name: 'y', targets: ['a.test'], probes: ['dns'], expect: { 'http://a.test/': 'ok' }, censor: {}, extra: 1 })).toThrow(/unknown key/);
+  });
+});
+
+describe('the protocol classifier', () => {
+  it('passes HTTP, a TLS ClientHello with a matching record length, and DNS queries; not junk', () => {
+    expect(isAllowedProtocol(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(true);
+    const hello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, 1, 2, 3, 4]);
+    expect(looksLikeTls(hello)).toBe(true);
+    const badLength = Buffer.from(hello);
+    badLength[4] = 0x09;
+    expect(looksLikeTls(badLength)).toBe(false);
+    const query = buildQuery(7, 'news.world.test');
+    expect(looksLikeDns(query)).toBe(true);
+    const prefix = Buffer.alloc(2);
+    prefix.writeUInt16BE(query.length);
+    expect(looksLikeDns(Buffer.concat([prefix, query]))).toBe(true);
+    expect(isAllowedProtocol(Buffer.from('junk-1-xxxxxxxxxxxxxxxxxxxxxxxx'))).toBe(false);
+    expect(isAllowedProtocol(Buffer.from('get / HTTP/1.1'))).toBe(false);
+  });
+});
+
+describe('the lab DNS server', () => {
+  const config = { listen: [], port: 53, zones: ['world.test'], records: { 'news.world.test': ['10.77.10.11'] } };
+  const ask = (name: string, type: number = QTYPE.A) => parseMessage(answer(config, parseMessage(buildQuery(1, name, type)))!);
+
+  it('answers its names, NXDOMAIN in its zones and REFUSED outside them', () => {
+    expect(ask('NEWS.world.test').answers.map((a) => a.data)).toEqual(['10.77.10.11']);
+    expect(ask('news.world.test', QTYPE.AAAA).answers).toEqual([]);
+    expect(ask('nope.world.test').rcode).toBe(3);
+    expect(ask('example.org').rcode).toBe(5);
+  });
+
+  it('never answers an answer, and rejects malformed messages', () => {
+    const reply = answer(config, parseMessage(buildQuery(1, 'news.world.test')))!;
+    expect(answer(config, parseMessage(reply))).toBeNull();
+    expect(() => parseMessage(Buffer.from([1, 2, 3]))).toThrow();
+    const loop = Buffer.concat([buildQuery(1, 'a.test').subarray(0, 12), Buffer.from([0xc0, 12, 0, 1, 0, 1])]);
+    expect(() => parseMessage(loop)).toThrow();
+  });
+});
+
+describe('the HTTP middlebox', () => {
+  it('reads the Host of a request head, without port or case', () => {
+    expect(requestHost('GET / HTTP/1.1\r\nHost: VPN.world.test:80\r\nAccept: */*\r\n\r\n')).toBe('vpn.world.test');
+    expect(requestHost('GET / HTTP/1.1\r\nhost:vpn.world.test.\r\n\r\n')).toBe('vpn.world.test');
+    expect(requestHost('GET / HTTP/1.0\r\n\r\n')).toBeNull();
+  });
+});
