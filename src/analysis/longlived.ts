@@ -227,14 +227,22 @@ export function judgeProtocol(unit: UnitObservation): VerdictResult {
   const ports = [...new Set(flows.map((f) => f.port))];
   const filtered: number[] = [];
   const compared: number[] = [];
+  const strict: number[] = [];
   for (const port of ports) {
     const valid = flows.filter((f) => f.port === port && f.kind === 'valid_first');
     const junk = flows.filter((f) => f.port === port && f.kind === 'junk_first');
     if (!valid.some((f) => f.later_data_flows) || junk.length === 0) continue;
+    // A server that rejects junk closes the connection itself (EOF or reset): that is a strict
+    // server, and it hides whether a filter is there. A filter leaves the flow silent instead.
+    if (junk.some(closedByPeer)) {
+      strict.push(port);
+      continue;
+    }
     compared.push(port);
     if (junk.every((f) => !f.later_data_flows && !connectFailed(f))) filtered.push(port);
   }
   evidence.ports_compared = compared;
+  if (strict.length > 0) evidence.strict_server_ports = strict;
   if (filtered.length > 0) {
     evidence.filtered_ports = filtered;
     return {
@@ -251,9 +259,15 @@ export function judgeProtocol(unit: UnitObservation): VerdictResult {
     verdict: 'inconclusive',
     verdict_reason: allFailed
       ? `No flow could connect (${result?.failure ?? flows[0]!.failure}); reachability is the web probes' to judge.`
-      : 'The valid-first flow did not pass either, so there is nothing to compare the junk-first flow with.',
+      : strict.length > 0
+        ? `The server closed the junk-first flow itself on port${strict.length > 1 ? 's' : ''} ${strict.join(', ')}, which hides whether a filter drops it; an echo endpoint can tell.`
+        : 'The valid-first flow did not pass either, so there is nothing to compare the junk-first flow with.',
     evidence,
   };
+}
+
+function closedByPeer(f: ProtocolFlowResult): boolean {
+  return !f.later_data_flows && (f.failure === 'eof_error' || f.failure === 'connection_reset') && f.bytes_sent > 0;
 }
 
 function connectFailed(f: ProtocolFlowResult): boolean {

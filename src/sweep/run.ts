@@ -102,6 +102,9 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   logger.info({ run_id: runId, schedule: request.schedule, units: units.length }, 'sweep started');
 
   const limit = pLimit(Math.max(1, request.concurrency));
+  // Downloads run one at a time: two sharing the access link measure each other, not the path.
+  const downloads = pLimit(1);
+  const ungated = pLimit(Number.POSITIVE_INFINITY);
   const hostLimits = new Map<string, LimitFunction>();
   const hostLimit = (host: string) => {
     let l = hostLimits.get(host);
@@ -118,7 +121,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const runs = await Promise.all(
     units.map((unit) =>
       limit(() =>
-        hostLimit(unit.host)(async () => {
+        (unit.kind === 'throughput' ? downloads : ungated)(() => hostLimit(unit.host)(async () => {
           if (signal.aborted) return null;
           inFlight.add(unit.url);
           report();
@@ -135,7 +138,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
             done++;
             report();
           }
-        }),
+        })),
       ),
     ),
   );
