@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (loopback sockets, no privileges) and `lab` (network
-// namespaces, needs root). `npm test` runs both.
+// namespaces, needs root). `npm test` runs both, the lab after the rest.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
           exclude: ['tests/lab/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -18,6 +19,8 @@ export default defineConfig({
         test: {
           name: 'lab',
           include: ['tests/lab/**/*.test.ts'],
+          // After the unit project, never beside it: its timings (cuts, rates) must not share the CPU with benches.
+          sequence: { groupOrder: 1 },
           testTimeout: 300_000,
           hookTimeout: 120_000,
           // The lab is one set of namespaces: its files must not run at once.
