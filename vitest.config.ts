@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (loopback sockets, no privileges) and `lab` (network
+// Two projects: `unit` (loopback sockets; a few tests need root for a namespace
+// or a tmpfs) and `lab` (the censorship lab's network
 // namespaces, needs root). `npm test` runs both, the lab after the rest.
 export default defineConfig({
   test: {
