@@ -3,10 +3,21 @@
 // database's bytes per measurement (after a WAL checkpoint), with what the
 // bytes are spent on. Goals are printed beside the figures, not asserted.
 //
+// The store scrubs each record and puts its keys in the export's order before
+// it writes it (src/export/stored-record.ts). What that costs is measured in
+// the same run on the same measurements: the CPU time of preparing the
+// records against that of the JSON.stringify the store did before, and its
+// share of the insert time; and the ingest rate of the same batches written
+// the way the store wrote them before (JSON.stringify, nothing scrubbed) into
+// a second database, batch for batch in turn with the real one (each going
+// first every other batch), so that both rates see the same machine load.
+//
 //   node --import tsx bench/store.ts [--rows 100000] [--batch 500] [--keep]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { storedMeasurement } from '../src/export/stored-record.js';
+import type { Measurement } from '../src/model.js';
 import { Store } from '../src/store/store.js';
 import { syntheticBatches } from './fixtures.js';
 import { parseBenchFlags, positiveInt, runBench } from './lib/args.js';
@@ -30,23 +41,89 @@ await runBench(usage, async () => {
   measure(positiveInt('rows', flags.rows, 100_000), positiveInt('batch', flags.batch, 500), flags.keep ?? false);
 });
 
+/** An insert of a batch as the store did it before migration 3: the record as given (JSON.stringify), nothing scrubbed. */
+function insertAsBeforeMigration3(store: Store): (batch: Measurement[]) => void {
+  const stmt = store.db.prepare(`
+    INSERT INTO measurements (measurement_id, run_id, target, url, probe, category, started_at,
+                              runtime_ms, failure, verdict, verdict_reason, record)
+    VALUES (@measurement_id, @run_id, @target, @url, @probe, @category, @started_at,
+            @runtime_ms, @failure, @verdict, @verdict_reason, @record)`);
+  return store.db.transaction((batch: Measurement[]) => {
+    for (const m of batch) {
+      stmt.run({
+        measurement_id: m.measurement_id,
+        run_id: m.run_id,
+        target: m.target,
+        url: m.url,
+        probe: m.probe,
+        category: m.category,
+        started_at: m.started_at,
+        runtime_ms: m.runtime_ms,
+        failure: m.failure,
+        verdict: m.verdict,
+        verdict_reason: m.verdict_reason,
+        record: JSON.stringify(m),
+      });
+    }
+  });
+}
+
+/** CPU time per row of what the store writes now (storedMeasurement) and of what it wrote before (JSON.stringify), on the same measurements, interleaved batch by batch. */
+function recordPreparation(rows: number, batchSize: number): { storedUs: number; stringifyUs: number; readyShare: number } {
+  let storedMs = 0;
+  let stringifyMs = 0;
+  let ready = 0;
+  let n = 0;
+  let sink = 0;
+  for (const batch of syntheticBatches(rows, batchSize)) {
+    let t0 = performance.now();
+    for (const m of batch.measurements) sink += JSON.stringify(m).length;
+    stringifyMs += performance.now() - t0;
+    t0 = performance.now();
+    for (const m of batch.measurements) {
+      const stored = storedMeasurement(m);
+      sink += stored.record.length;
+      if (stored.exportReady) ready++;
+    }
+    storedMs += performance.now() - t0;
+    n += batch.measurements.length;
+  }
+  // The lengths are summed so that no engine can skip the work.
+  if (sink < 0) console.log(sink);
+  return { storedUs: (storedMs * 1000) / n, stringifyUs: (stringifyMs * 1000) / n, readyShare: ready / n };
+}
+
 function measure(rows: number, batchSize: number, keep: boolean): void {
   const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-store-'));
   const file = join(dir, 'bench.db');
   const store = Store.open(file);
+  const before = Store.open(join(dir, 'before.db'));
   try {
-
+    const insertAsBefore = insertAsBeforeMigration3(before);
     let insertMs = 0;
+    let beforeMs = 0;
     let inserted = 0;
     const wallStart = performance.now();
+    let turn = 0;
     for (const batch of syntheticBatches(rows, batchSize)) {
-      const t0 = performance.now();
-      for (const run of batch.runs) store.beginRun(run);
-      store.insertMeasurements(batch.measurements);
-      insertMs += performance.now() - t0;
+      const now = () => {
+        const t0 = performance.now();
+        for (const run of batch.runs) store.beginRun(run);
+        store.insertMeasurements(batch.measurements);
+        insertMs += performance.now() - t0;
+      };
+      const asBefore = () => {
+        const t0 = performance.now();
+        for (const run of batch.runs) before.beginRun(run);
+        insertAsBefore(batch.measurements);
+        beforeMs += performance.now() - t0;
+      };
+      // Whichever goes first pays for touching a fresh batch: they take turns.
+      if (turn++ % 2 === 0) (now(), asBefore());
+      else (asBefore(), now());
       inserted += batch.measurements.length;
     }
-    const wallMs = performance.now() - wallStart;
+    const wallMs = performance.now() - wallStart - beforeMs;
 
     store.db.pragma('wal_checkpoint(TRUNCATE)');
     const pageSize = store.db.pragma('page_size', { simple: true }) as number;
@@ -61,6 +138,18 @@ function measure(rows: number, batchSize: number, keep: boolean): void {
     console.log(`rasad store bench: ${fmt(inserted)} synthetic web measurements in batches of ${batchSize}`);
     console.log(`  ingest          ${fmt(rate)} rows/s (insert time ${fmt(insertMs / 1000, 2)} s; wall with generation ${fmt(wallMs / 1000, 2)} s)   goal >= ${fmt(GOAL_ROWS_PER_S)} rows/s: ${verdict(rate >= GOAL_ROWS_PER_S)}`);
     console.log(`  size            ${fmt(dbBytes / 1024 / 1024, 1)} MiB = ${fmt(perRow)} bytes per measurement   goal <= ${fmt(GOAL_BYTES_PER_ROW)} bytes: ${verdict(perRow <= GOAL_BYTES_PER_ROW)}`);
+    const beforeRate = inserted / (beforeMs / 1000);
+    console.log(
+      `  as before       ${fmt(beforeRate)} rows/s for the same batches written as the store wrote them before migration 3 (JSON.stringify, no scrub), in turn with the above: ` +
+        `the store now takes ${(insertMs / beforeMs).toFixed(2)}x the time`,
+    );
+    const prep = recordPreparation(rows, batchSize);
+    const insertUsPerRow = (insertMs * 1000) / inserted;
+    console.log(
+      `  record prep     ${fmt(prep.storedUs, 2)} µs/row scrubbed and in export order (export-ready: ${fmt(prep.readyShare * 100, 1)}%), ` +
+        `against ${fmt(prep.stringifyUs, 2)} µs/row for JSON.stringify alone: +${fmt(prep.storedUs - prep.stringifyUs, 2)} µs/row, ` +
+        `${fmt((100 * (prep.storedUs - prep.stringifyUs)) / insertUsPerRow, 1)}% of the ${fmt(insertUsPerRow, 1)} µs/row insert time`,
+    );
 
     // Where the bytes go: the JSON record per probe kind and its biggest parts, then tables against indexes.
     const parts = store.db
@@ -97,6 +186,7 @@ function measure(rows: number, batchSize: number, keep: boolean): void {
     }
   } finally {
     store.close();
+    before.close();
     if (keep) console.log(`  kept ${file}`);
     else rmSync(dir, { recursive: true, force: true });
   }

@@ -154,7 +154,9 @@ function isCanonicalTime(json: string): boolean {
   return day <= days && Number(json.slice(12, 14)) < 24 && Number(json.slice(15, 17)) < 60 && Number(json.slice(18, 20)) < 60;
 }
 
-// Keys a JavaScript object would not keep in place: array indices go first, __proto__ is not an own key.
+// Keys a JavaScript object would not keep in place: array indices go first;
+// __proto__, constructor, toString and the other names a plain object
+// inherits are left out by records.ts (`key in record`).
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 /**
@@ -181,7 +183,7 @@ export function exportMembers(recordText: string, fields: readonly string[], tim
       if (time !== 'null' && !isCanonicalTime(time)) return null;
     }
     const c = key.charCodeAt(0);
-    if ((c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) || key === '__proto__') return null;
+    if ((c >= 48 && c <= 57 && ARRAY_INDEX.test(key)) || key in Object.prototype) return null;
     if (!fields.includes(key)) out.push([key, values[i]!]);
   }
   return out;

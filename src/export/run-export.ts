@@ -60,7 +60,7 @@ export async function writeExport(
   }
   switch (request.format) {
     case 'jsonl':
-      return writeRows(store.iterateMeasurementTexts(request.filter), (text: string) => jsonlMeasurement(text, options), sink, onProgress);
+      return writeRows(store.iterateExportTexts(request.filter), (row: [string, number]) => jsonlRow(row, options), sink, onProgress);
     case 'csv':
       await sink.write(csvRow(MEASUREMENT_FIELDS));
       return writeRows(store.iterateMeasurementTexts(request.filter), (text: string) => csvMeasurement(text, options), sink, onProgress);
@@ -71,6 +71,21 @@ export async function writeExport(
 
 function jsonLine(record: unknown): string {
   return JSON.stringify(record) + '\n';
+}
+
+// A record stored export-ready (scrubbed, keys in order: stored-record.ts) is
+// its own line. --include-ip takes the other path: the row may predate the
+// scrub at storage, and the other path gives the same bytes for one after it.
+function jsonlRow([text, exportReady]: [string, number], options: RecordOptions): string {
+  if (exportReady === 1 && !options.includeIp && looksWhole(text)) return text + '\n';
+  return jsonlMeasurement(text, options);
+}
+
+// Two characters, not a scan: a record cut short by an edit outside the store
+// still goes to the full path, whose JSON.parse fails the export instead of
+// writing a broken line.
+function looksWhole(text: string): boolean {
+  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125; // { and }
 }
 
 // A stored record is rearranged as text when it can be (raw-record.ts), and parsed otherwise: same bytes either way.

@@ -104,6 +104,16 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'export-ready measurement records',
+    up(db) {
+      // 1: the record was scrubbed at storage and its keys are in the export's
+      // order, so its text is its JSONL line (src/export/stored-record.ts).
+      // Rows stored before stay 0: the export rearranges and scrubs them.
+      db.exec(`ALTER TABLE measurements ADD COLUMN export_ready INTEGER NOT NULL DEFAULT 0;`);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

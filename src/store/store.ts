@@ -4,6 +4,7 @@
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { storedMeasurement } from '../export/stored-record.js';
 import type { Measurement, StoredEvent } from '../model.js';
 import { migrate } from './migrations.js';
 
@@ -97,7 +98,7 @@ export interface VerdictRow {
 
 export class Store {
   readonly db: Database;
-  private readonly insertMeasurementStmt: Statement;
+  private insertMeasurementStmt: Statement | null = null;
   private readonly insertEventStmt: Statement;
 
   private constructor(
@@ -105,11 +106,6 @@ export class Store {
     db: Database,
   ) {
     this.db = db;
-    this.insertMeasurementStmt = db.prepare(`
-      INSERT INTO measurements (measurement_id, run_id, target, url, probe, category, started_at,
-                                runtime_ms, failure, verdict, verdict_reason, record)
-      VALUES (@measurement_id, @run_id, @target, @url, @probe, @category, @started_at,
-              @runtime_ms, @failure, @verdict, @verdict_reason, @record)`);
     this.insertEventStmt = db.prepare(`
       INSERT OR IGNORE INTO events (event_id, kind, target, url, verdict, at, measurement_ids, details)
       VALUES (@event_id, @kind, @target, @url, @verdict, @at, @measurement_ids, @details)`);
@@ -219,19 +215,32 @@ export class Store {
 
   // --- measurements -------------------------------------------------------
 
-  /** Stores a batch in one transaction: all of it or none of it. */
+  /**
+   * Stores a batch in one transaction: all of it or none of it. Every
+   * measurement is stored scrubbed and with its keys in the export's order
+   * (src/export/stored-record.ts); the objects given are not modified.
+   */
   insertMeasurements(measurements: Measurement[]): void {
+    // Prepared on first use: a database opened read-only before migration 3 has no export_ready column.
+    const stmt = (this.insertMeasurementStmt ??= this.db.prepare(`
+      INSERT INTO measurements (measurement_id, run_id, target, url, probe, category, started_at,
+                                runtime_ms, failure, verdict, verdict_reason, record, export_ready)
+      VALUES (@measurement_id, @run_id, @target, @url, @probe, @category, @started_at,
+              @runtime_ms, @failure, @verdict, @verdict_reason, @record, @export_ready)`));
     const insertAll = this.db.transaction((batch: Measurement[]) => {
-      for (const m of batch) this.insertMeasurementStmt.run(measurementRow(m));
+      for (const m of batch) stmt.run(measurementRow(m));
     });
     insertAll(measurements);
   }
 
-  /** Rewrites the verdict (and the record) of measurements already stored, in one transaction. */
+  /** Rewrites the verdict (and the record, stored as insertMeasurements stores it) of measurements already stored, in one transaction. */
   updateVerdicts(measurements: Measurement[]): void {
-    const stmt = this.db.prepare(`UPDATE measurements SET verdict = ?, verdict_reason = ?, record = ? WHERE measurement_id = ?`);
+    const stmt = this.db.prepare(`UPDATE measurements SET verdict = ?, verdict_reason = ?, record = ?, export_ready = ? WHERE measurement_id = ?`);
     this.db.transaction((batch: Measurement[]) => {
-      for (const m of batch) stmt.run(m.verdict, m.verdict_reason, JSON.stringify(m), m.measurement_id);
+      for (const m of batch) {
+        const stored = storedMeasurement(m);
+        stmt.run(m.verdict, stored.verdictReason, stored.record, stored.exportReady ? 1 : 0, m.measurement_id);
+      }
     })(measurements);
   }
 
@@ -282,6 +291,19 @@ export class Store {
   *iterateMeasurementTexts(filter: MeasurementFilter = {}): IterableIterator<string> {
     const { where, params } = measurementWhere(filter);
     yield* this.db.prepare(`SELECT record FROM measurements ${where} ORDER BY started_at, id`).pluck().iterate(params) as Iterable<string>;
+  }
+
+  /**
+   * Streams, in iterateMeasurements' order, each stored record's JSON text
+   * with its export_ready flag: 1 when the text is the row's JSONL export
+   * line as it is (stored since migration 3), 0 when the export has to
+   * rearrange and scrub it. Yields [text, flag] arrays (no object per row).
+   * Works on a database opened read-only before migration 3 (every row 0).
+   */
+  *iterateExportTexts(filter: MeasurementFilter = {}): IterableIterator<[record: string, exportReady: number]> {
+    const { where, params } = measurementWhere(filter);
+    const flag = this.hasColumn('measurements', 'export_ready') ? 'export_ready' : '0';
+    yield* this.db.prepare(`SELECT record, ${flag} FROM measurements ${where} ORDER BY started_at, id`).raw().iterate(params) as Iterable<[string, number]>;
   }
 
   /**
@@ -451,6 +473,10 @@ export class Store {
       .iterate(since) as Iterable<{ url: string; target: string; probe: string; verdict: string; started_at: string }>;
   }
 
+  private hasColumn(table: string, column: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`).get(table, column) !== undefined;
+  }
+
   private hasTable(name: string): boolean {
     return this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
   }
@@ -469,6 +495,7 @@ function toRunRow(row: Record<string, unknown>): RunRow {
 }
 
 function measurementRow(m: Measurement): Record<string, unknown> {
+  const stored = storedMeasurement(m);
   return {
     measurement_id: m.measurement_id,
     run_id: m.run_id,
@@ -478,10 +505,12 @@ function measurementRow(m: Measurement): Record<string, unknown> {
     category: m.category,
     started_at: m.started_at,
     runtime_ms: m.runtime_ms,
-    failure: m.failure,
+    // A measurement without the field has no failure (the column is nullable).
+    failure: stored.failure ?? null,
     verdict: m.verdict,
-    verdict_reason: m.verdict_reason,
-    record: JSON.stringify(m),
+    verdict_reason: stored.verdictReason,
+    record: stored.record,
+    export_ready: stored.exportReady ? 1 : 0,
   };
 }
 

@@ -16,6 +16,7 @@ import {
   fixtureMeasurements,
   jsonLines,
   makeFixtureDb,
+  makeFixtureDbBeforeMigration3,
   runExport,
   type FixtureDb,
 } from './helpers.js';
@@ -72,12 +73,35 @@ describe('jsonl', () => {
     expect(stdout).toContain('"ip":"10.10.34.34"');
   });
 
-  it('keeps the addresses in error strings with --include-ip', async () => {
-    const { stdout } = await runExport(['--db', fx.db, '--format', 'jsonl', '--include-ip']);
+  it('keeps the addresses in error strings with --include-ip, in rows stored before the scrub at storage', async () => {
+    // Schema version 2, opened read-only as it is (not migrated), and the same rows after the upgrade.
+    for (const upgrade of [false, true]) {
+      const legacy = makeFixtureDbBeforeMigration3(fixtureMeasurements(), { upgrade });
+      try {
+        const { code, stdout } = await runExport(['--db', legacy.db, '--format', 'jsonl', '--include-ip']);
+        expect(code).toBe(0);
+        const lines = jsonLines(stdout);
+        const expected = byTime();
+        expect(lines).toHaveLength(expected.length);
+        lines.forEach((line, i) => expect(line).toEqual(expected[i]));
+        expect(stdout).toContain('192.168.1.23');
+        // Without the flag the same old rows are scrubbed by the export.
+        const scrubbed = await runExport(['--db', legacy.db, '--format', 'jsonl']);
+        jsonLines(scrubbed.stdout).forEach((line, i) => expect(line).toEqual(scrubbedByHand(expected[i]!)));
+        expectNoProbeAddress(scrubbed.stdout);
+      } finally {
+        legacy.cleanup();
+      }
+    }
+  });
+
+  it('cannot bring back with --include-ip what the store scrubbed', async () => {
+    const { code, stdout } = await runExport(['--db', fx.db, '--format', 'jsonl', '--include-ip']);
+    expect(code).toBe(0);
     const lines = jsonLines(stdout);
     const expected = byTime();
-    lines.forEach((line, i) => expect(line).toEqual(expected[i]));
-    expect(stdout).toContain('192.168.1.23');
+    lines.forEach((line, i) => expect(line).toEqual(scrubbedByHand(expected[i]!)));
+    expectNoProbeAddress(stdout);
   });
 });
 

@@ -1,5 +1,6 @@
 // Shared by the export tests: the fixture measurement set in a temporary
 // database, and the export command run in-process with captured streams.
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { exportCommand } from '../../src/cli/commands/export.js';
 import type { CommandIo } from '../../src/cli/command.js';
 import type { Measurement, StoredEvent } from '../../src/model.js';
+import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/measurements/', import.meta.url));
@@ -53,6 +55,41 @@ export function makeFixtureDb(measurements: Measurement[] = fixtureMeasurements(
   } finally {
     store.close();
   }
+  return { dir, db, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Inserts measurements as the store did before migration 3: the record as
+ * the sweep built it (its key order, nothing scrubbed), export_ready 0 (the
+ * column's default, when the schema has it).
+ */
+export function insertAsBeforeMigration3(db: Database, measurements: Measurement[]): void {
+  const insert = db.prepare(`
+    INSERT INTO measurements (measurement_id, run_id, target, url, probe, category, started_at, runtime_ms, failure, verdict, verdict_reason, record)
+    VALUES (@measurement_id, @run_id, @target, @url, @probe, @category, @started_at, @runtime_ms, @failure, @verdict, @verdict_reason, @record)`);
+  db.transaction(() => {
+    for (const m of measurements) insert.run({ ...m, failure: m.failure ?? null, record: JSON.stringify(m) });
+  })();
+}
+
+/**
+ * A temporary database at schema version 2 (before the scrub at storage)
+ * holding the fixture runs and measurements as that version stored them.
+ * `upgrade` opens it with the store once, which migrates it and keeps the rows.
+ */
+export function makeFixtureDbBeforeMigration3(measurements: Measurement[] = fixtureMeasurements(), options: { upgrade?: boolean } = {}): FixtureDb {
+  const dir = mkdtempSync(join(tmpdir(), 'rasad-export-test-'));
+  const db = join(dir, 'rasad.db');
+  const old = new BetterSqlite3(db);
+  try {
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 2));
+    const insertRun = old.prepare(`INSERT INTO runs (run_id, started_at, status, probes, inputs_total) VALUES (?, ?, 'complete', ?, ?)`);
+    for (const run of fixtureRuns()) insertRun.run(run.run_id, run.started_at, JSON.stringify(run.probes), run.inputs_total);
+    insertAsBeforeMigration3(old, measurements);
+  } finally {
+    old.close();
+  }
+  if (options.upgrade) Store.open(db).close();
   return { dir, db, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

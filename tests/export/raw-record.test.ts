@@ -46,6 +46,7 @@ describe('the fast path', () => {
       ['an array of error strings', JSON.stringify({ ...m, evidence: { errors: ['from 192.0.2.9'] } })],
       ['an escaped error string with an address', JSON.stringify({ ...m, failure: 'unknown_failure: "quoted" 192.0.2.9' })],
       ['an array-index key', JSON.stringify({ ...m, 7: 'seven' })],
+      ['a key a plain object inherits', JSON.stringify({ ...m, toString: 'x' })],
       ['a duplicate key', JSON.stringify(m).replace(/}$/, ',"probe":"tcp"}')],
       ['not an object', JSON.stringify([m])],
       ['truncated', JSON.stringify(m).slice(0, 200)],

@@ -35,7 +35,10 @@ Writes the stored measurements for researchers, oldest first (OONI: by run and U
   --anomalies-only  only measurements whose verdict is not ok
   --events          export the change events (blocked, unblocked, ...) instead (jsonl or csv)
   --out F           write F atomically (nothing is left behind on failure) instead of stdout
-  --include-ip      keep IP addresses inside error strings (scrubbed by default)
+  --include-ip      keep IP addresses inside error strings (scrubbed by default). Only
+                    rows stored before schema version 3 still hold any: rasad now
+                    scrubs them before it stores a measurement, and this flag
+                    cannot bring back what was scrubbed at storage
   --probe-asn ASN   OONI probe_asn, e.g. AS12880 (default AS0: withheld)
   --probe-cc CC     OONI probe_cc, e.g. IR (default ZZ: withheld)
 `;
