@@ -46,6 +46,8 @@ export interface HttpRule {
   action: 'rst' | 'blockpage';
   /** blockpage: the body (default: Iran's iframe page). */
   body?: string;
+  /** blockpage: the status (default: Iran's 403); with another body, a page no fingerprint knows. */
+  status?: number;
 }
 
 export interface CensorSpec {
@@ -60,6 +62,8 @@ export interface CensorSpec {
   noise?: { lossProbability?: number; delayMs?: number };
   /** The control helper's fate: stopped (its port closed) or dropped (its traffic blackholed in censor). */
   control?: 'ok' | 'stopped' | 'dropped';
+  /** The probe's own uplink is dead: every packet from and to the client is dropped (the control's too). */
+  offline?: boolean;
 }
 
 export interface WorldSpec {
@@ -90,7 +94,7 @@ export const DELAY_QUEUE = 2;
 const MIDDLEBOX_BASE_PORT = 20_000;
 const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
 
-const CENSOR_KEYS = ['dns', 'tcp', 'sni', 'http', 'sessionCut', 'throttle', 'protocolFilter', 'shutdown', 'noise', 'control'];
+const CENSOR_KEYS = ['dns', 'tcp', 'sni', 'http', 'sessionCut', 'throttle', 'protocolFilter', 'shutdown', 'noise', 'control', 'offline'];
 
 function hostname(name: unknown, where: string): string {
   if (typeof name !== 'string' || !HOSTNAME_RE.test(name) || name.length > 253) {
@@ -210,6 +214,7 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
 
   const blockHosts: string[] = [];
   let blockBody: string | undefined;
+  let blockStatus: number | undefined;
   list(spec.http, 'censor.http').forEach((rule, i) => {
     const where = `censor.http[${i}]`;
     if (!['rst', 'blockpage'].includes(rule.action)) throw new ScenarioError(`${where}: action must be rst or blockpage`);
@@ -223,12 +228,18 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
           if (typeof rule.body !== 'string') throw new ScenarioError(`${where}: body must be a string`);
           blockBody = rule.body;
         }
+        if (rule.status !== undefined) {
+          // One middlebox answers every listed Host: one status for all of them.
+          if (!Number.isInteger(rule.status) || rule.status < 200 || rule.status > 599) throw new ScenarioError(`${where}: status must be an HTTP status 200..599`);
+          if (blockStatus !== undefined && blockStatus !== rule.status) throw new ScenarioError(`${where}: every blockpage rule must use the same status`);
+          blockStatus = rule.status;
+        }
       }
     }
   });
   if (blockHosts.length > 0) {
     // Every site's port 80 goes through the HTTP middlebox: a listed Host may be asked of any address.
-    for (const site of WEB_SITES) divert('http-filter', site.ip, 80, { blockHosts, body: blockBody });
+    for (const site of WEB_SITES) divert('http-filter', site.ip, 80, { blockHosts, body: blockBody, ...(blockStatus !== undefined ? { status: blockStatus } : {}) });
   }
 
   if (spec.sessionCut) {
@@ -265,6 +276,13 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
     for (const src of throttleSources(spec.throttle.from)) {
       tc.push(['filter', 'add', ...dev, 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'src', src, 'flowid', '1:10']);
     }
+  }
+
+  if (spec.offline !== undefined && typeof spec.offline !== 'boolean') throw new ScenarioError('censor.offline must be true or false');
+  if (spec.offline) {
+    // Routed or addressed to the censor itself (INPUT), nothing passes: no resolver, no site, no control.
+    filter(...fromClient, '-j', 'DROP');
+    filter(...toClient, '-j', 'DROP');
   }
 
   if (spec.shutdown) {

@@ -185,6 +185,12 @@ export async function applyScenario(s: CensorSetting): Promise<void> {
   await applyCensorPlan(plan, { dir: STATE_DIR, repoRoot: REPO_ROOT });
 }
 
+/** The arguments of `rasad once` against the lab: its resolver and its control helper. */
+export function onceArgs(o: { targets: string; db: string; config: string; probes: readonly string[]; resolver?: Scenario['resolver'] }): string[] {
+  return ['once', '--targets', o.targets, '--db', o.db, '--config', o.config, '--probes', o.probes.join(','),
+    '--resolver', `${clientResolverFor(o.resolver ?? 'world')}:53`, '--control', CONTROL_URL];
+}
+
 export interface ScenarioReport {
   scenario: Scenario;
   rows: ComparisonRow[];
@@ -216,6 +222,45 @@ function runLogged(ns: Namespace, argv: string[], outFile: string, errFile: stri
   });
 }
 
+/**
+ * The real `rasad <args>` in the client namespace, trusting the lab CA, with
+ * the thread pool bin/rasad gives it; stdout and stderr go to files. Resolves
+ * with its exit code (null: it could not start, or was killed at the time limit).
+ */
+export function rasadInClient(args: string[], outFile: string, errFile: string, timeoutMs = RASAD_ONCE_TIMEOUT_MS): Promise<number | null> {
+  // As bin/rasad starts it: getaddrinfo cannot be cancelled, and with libuv's
+  // default pool the lookups of a dead network queue up and hold the process
+  // long after its sweep (44 s in network-offline).
+  const env = { NODE_EXTRA_CA_CERTS: labInfo().pki.caCert, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
+  return runLogged('client', [process.execPath, '--import', 'tsx', RASAD_CLI, ...args], outFile, errFile, timeoutMs, env);
+}
+
+export type ExportFormat = 'jsonl' | 'csv' | 'ooni';
+
+/**
+ * `rasad export --db <db> --format <format> [extra]` written to outFile.
+ * Throws with the end of its stderr when it fails.
+ */
+export async function exportDb(db: string, format: ExportFormat, outFile: string, extra: string[] = []): Promise<string> {
+  const errFile = `${outFile}.err`;
+  const code = await rasadInClient(['export', '--db', db, '--format', format, ...extra], outFile, errFile, 60_000);
+  if (code !== 0) throw new Error(`rasad export --format ${format} ${extra.join(' ')} exited ${code}: ${lastLines(errFile)}`);
+  return readFileSync(outFile, 'utf8');
+}
+
+/** The lab's rasad config with a scenario's (or a test's) overrides merged in, written to a file. */
+export function writeRasadConfig(file: string, overrides: Record<string, unknown>): string {
+  writeFileSync(file, JSON.stringify(mergeConfig(LAB_RASAD_CONFIG, overrides), null, 2));
+  return file;
+}
+
+/** A fresh directory for one run's files, under the lab's runs directory. */
+export function newRunDir(name: string): string {
+  const dir = join(RUNS_DIR, `${name}-${Date.now()}-${++runCounter}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 function lastLines(file: string, n = 5): string {
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-n).join(' | ') : '';
 }
@@ -231,8 +276,7 @@ let runCounter = 0;
 export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
   const scenario = typeof fileOrScenario === 'string' ? loadScenario(fileOrScenario) : fileOrScenario;
   const lab = labInfo();
-  const runDir = join(RUNS_DIR, `${scenario.name}-${Date.now()}-${++runCounter}`);
-  mkdirSync(runDir, { recursive: true });
+  const runDir = newRunDir(scenario.name);
   const report = await (async (): Promise<ScenarioReport> => {
     if (!existsSync(RASAD_CLI)) return labProblem(scenario, `${RASAD_CLI} does not exist yet (the CLI is being written)`, runDir);
     if (scenario.needsControl && !lab.controlAvailable) return labProblem(scenario, `the control helper is not running: ${lab.controlProblem}`, runDir);
@@ -240,18 +284,14 @@ export async function runScenario(fileOrScenario: string | Scenario, opts: { qui
     const config = join(runDir, 'config.json');
     const db = join(runDir, 'rasad.db');
     writeFileSync(targets, `# scenario ${scenario.name}\n${scenario.targets.join('\n')}\n`);
-    writeFileSync(config, JSON.stringify(mergeConfig(LAB_RASAD_CONFIG, scenario.config), null, 2));
+    writeRasadConfig(config, scenario.config);
     try {
       await applyScenario(scenario);
-      const resolver = clientResolverFor(scenario.resolver);
-      const env = { NODE_EXTRA_CA_CERTS: lab.pki.caCert };
-      const node = [process.execPath, '--import', 'tsx', RASAD_CLI];
-      const code = await runLogged('client', [...node, 'once', '--targets', targets, '--db', db, '--config', config,
-        '--probes', scenario.probes.join(','), '--resolver', `${resolver}:53`, '--control', CONTROL_URL],
-        join(runDir, 'once.out'), join(runDir, 'once.err'), RASAD_ONCE_TIMEOUT_MS, env);
+      const code = await rasadInClient(onceArgs({ targets, db, config, probes: scenario.probes, resolver: scenario.resolver }),
+        join(runDir, 'once.out'), join(runDir, 'once.err'));
       if (code !== 0) return labProblem(scenario, `rasad once exited ${code}: ${lastLines(join(runDir, 'once.err'))}`, runDir);
       const exportOut = join(runDir, 'export.jsonl');
-      const exportCode = await runLogged('client', [...node, 'export', '--db', db, '--format', 'jsonl'], exportOut, join(runDir, 'export.err'), 60_000, env);
+      const exportCode = await rasadInClient(['export', '--db', db, '--format', 'jsonl'], exportOut, join(runDir, 'export.err'), 60_000);
       if (exportCode !== 0) return labProblem(scenario, `rasad export exited ${exportCode}: ${lastLines(join(runDir, 'export.err'))}`, runDir);
       const rows = parseJsonl(readFileSync(exportOut, 'utf8'));
       const compared = compareRows(scenario, rows);

@@ -1,6 +1,7 @@
 // Iran's HTTP blockpage (FACTS.md): an injected 403 with Connection: close and
 // an iframe to 10.10.34.36. This server answers it on the blockpage addresses,
 // where DNS-injected clients land; the HTTP middlebox injects the same bytes.
+import { STATUS_CODES } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { isMain, log, runService, type Running } from './main.js';
 
@@ -9,9 +10,17 @@ export const IRAN_BLOCKPAGE_BODY =
   '<body><iframe src="http://10.10.34.36/?type=Invalid Keyword&policy=MainPolicy" style="width: 100%; height: 100%" ' +
   'scrolling="no" marginwidth="0" marginheight="0" frameborder="0" vspace="0" hspace="0"></iframe></body></html>\r\n';
 
-/** The whole injected response: no Content-Length, the end of the body is the close. */
-export function blockpageResponse(body: string = IRAN_BLOCKPAGE_BODY): string {
-  return `HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n${body}`;
+/** Iran's injected status (FACTS.md). */
+export const IRAN_BLOCKPAGE_STATUS = 403;
+
+/**
+ * The whole injected response: no Content-Length, the end of the body is the
+ * close. Another status (with another body) makes a page that is not Iran's,
+ * for the http.diff scenario.
+ */
+export function blockpageResponse(body: string = IRAN_BLOCKPAGE_BODY, status: number = IRAN_BLOCKPAGE_STATUS): string {
+  const reason = STATUS_CODES[status] ?? 'Unknown';
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n${body}`;
 }
 
 export interface BlockpageConfig {

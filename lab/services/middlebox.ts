@@ -25,6 +25,8 @@ export interface MiddleboxListener {
   blockHosts?: string[];
   /** http-filter: the blockpage body (default: Iran's). */
   body?: string;
+  /** http-filter: the blockpage status (default: Iran's 403). */
+  status?: number;
   /** protocol-filter: how many client data packets are read before judging (FACTS.md: 2). */
   inspectPackets?: number;
 }
@@ -96,7 +98,7 @@ function runHttpFilter(l: MiddleboxListener, client: Socket, up: Socket): void {
     if (host !== null && blocked.has(host)) {
       log('middlebox', `blockpage for Host ${host} from ${client.remoteAddress}`);
       up.destroy();
-      client.end(blockpageResponse(l.body));
+      client.end(blockpageResponse(l.body, l.status));
       return;
     }
     up.write(head);

@@ -1,12 +1,20 @@
 // The lab's pure parts, without namespaces: the censor's rule planning and
 // its refusals, scenario comparison, the protocol classifier, the DNS wire
 // format and the HTTP middlebox's Host parsing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { findAddress, scanDatabase } from '../../lab/privacy.js';
 import { planCensor, qnameHexString, ScenarioError } from '../../lab/censor.js';
 import { compareRows, formatTable, validateScenario } from '../../lab/scenario.js';
 import { answer } from '../../lab/services/dns-server.js';
 import { buildQuery, parseMessage, QTYPE } from '../../lab/services/dns-wire.js';
+import { blockpageResponse, IRAN_BLOCKPAGE_BODY } from '../../lab/services/blockpage.js';
 import { requestHost } from '../../lab/services/middlebox.js';
+import { receivedLine } from '../../lab/services/webhook-receiver.js';
 import { isAllowedProtocol, looksLikeDns, looksLikeTls } from '../../lab/services/protocol-classifier.js';
 
 describe('planCensor', () => {
@@ -44,6 +52,23 @@ describe('planCensor', () => {
     expect(plan.middlebox!.listeners.find((l) => l.kind === 'cut')!.cutAfterMs).toBe(4000);
     expect(plan.tc.some((args) => args.includes('tbf') && args.includes('128kbit'))).toBe(true);
     expect(plan.tc.some((args) => args.includes('10.77.10.0/24'))).toBe(true);
+  });
+
+  it('gives the blockpage middlebox another status when a rule asks, and refuses a bad or conflicting one', () => {
+    const plan = planCensor({ http: [{ hosts: ['video.world.test'], action: 'blockpage', status: 404, body: '<title>Notice</title>' }] });
+    const listeners = plan.middlebox!.listeners;
+    expect(listeners.every((l) => l.kind === 'http-filter' && l.status === 404 && l.body === '<title>Notice</title>')).toBe(true);
+    expect(planCensor({ http: [{ hosts: ['vpn.world.test'], action: 'blockpage' }] }).middlebox!.listeners[0]!.status).toBeUndefined();
+    expect(() => planCensor({ http: [{ hosts: ['vpn.world.test'], action: 'blockpage', status: 99 }] })).toThrow(/status/);
+    expect(() => planCensor({ http: [{ hosts: ['vpn.world.test'], action: 'blockpage', status: 404 }, { hosts: ['blog.world.test'], action: 'blockpage', status: 200 }] }))
+      .toThrow(/same status/);
+  });
+
+  it('cuts the client off both ways when offline, and nothing else', () => {
+    const rules = planCensor({ offline: true }).iptables.map((r) => `${r.ns} ${r.args.join(' ')}`);
+    expect(rules).toEqual(['censor -A LAB -i to-client -j DROP', 'censor -A LAB -o to-client -j DROP']);
+    expect(planCensor({ offline: false }).iptables).toEqual([]);
+    expect(() => planCensor({ offline: 'yes' } as never)).toThrow(/offline/);
   });
 
   it('writes a qname in its wire form', () => {
@@ -124,5 +149,47 @@ describe('the HTTP middlebox', () => {
     expect(requestHost('GET / HTTP/1.1\r\nHost: VPN.world.test:80\r\nAccept: */*\r\n\r\n')).toBe('vpn.world.test');
     expect(requestHost('GET / HTTP/1.1\r\nhost:vpn.world.test.\r\n\r\n')).toBe('vpn.world.test');
     expect(requestHost('GET / HTTP/1.0\r\n\r\n')).toBeNull();
+  });
+
+  it("answers Iran's 403 by default and the status line a rule asks for otherwise", () => {
+    expect(blockpageResponse()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[^]*Connection: close\r\n\r\n/);
+    expect(blockpageResponse().endsWith(IRAN_BLOCKPAGE_BODY)).toBe(true);
+    const notice = blockpageResponse('<p>notice</p>', 404);
+    expect(notice.startsWith('HTTP/1.1 404 Not Found\r\n')).toBe(true);
+    expect(notice.endsWith('\r\n\r\n<p>notice</p>')).toBe(true);
+  });
+});
+
+describe('the webhook receiver', () => {
+  it('records a JSON body as one line, and anything else under "unparseable"', () => {
+    expect(receivedLine('{\n  "kind": "blocked",\n  "url": "http://vpn.world.test/"\n}')).toBe('{"kind":"blocked","url":"http://vpn.world.test/"}');
+    expect(JSON.parse(receivedLine('not json\n'))).toEqual({ unparseable: 'not json\n' });
+  });
+});
+
+describe('the privacy search', () => {
+  it('finds an address as a whole token in text, not inside a longer one', () => {
+    expect(findAddress('connect ETIMEDOUT 10.77.1.2:443 - Local (10.77.1.2:5000)', '10.77.1.2', 'x')).toHaveLength(2);
+    expect(findAddress('::ffff:10.77.1.2', '10.77.1.2', 'x')).toHaveLength(1);
+    expect(findAddress('10.77.1.20 110.77.1.2 10.77.1.25', '10.77.1.2', 'x')).toEqual([]);
+  });
+
+  it('reads every text and blob cell of every table of a database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rasad-privacy-'));
+    try {
+      const file = join(dir, 'x.db');
+      const db = new Database(file);
+      db.exec('CREATE TABLE a (id INTEGER PRIMARY KEY, doc TEXT); CREATE TABLE b (k TEXT, blob BLOB)');
+      db.prepare('INSERT INTO a (doc) VALUES (?), (?)').run('{"ok":"10.77.10.11"}', '{"details":{"local":"10.77.1.2"}}');
+      db.prepare('INSERT INTO b VALUES (?, ?)').run('clean', gzipSync(Buffer.from('from 10.77.1.2')));
+      db.close();
+      const scan = scanDatabase(file, '10.77.1.2');
+      expect(scan.tables.sort()).toEqual(['a', 'b']);
+      expect(scan.cells).toBe(4);
+      expect(scan.hits.map((h) => h.where).sort()).toEqual(['a.doc', 'b.blob (blob)']);
+      expect(scanDatabase(file, '10.77.9.9').hits).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
