@@ -64,11 +64,22 @@ export function uncommonHeaderNames(headers: Record<string, unknown>): Set<strin
   return names;
 }
 
-/** True when both carry only common headers, or share at least one uncommon header name. */
+/** Framing headers say how the bytes travelled, not who sent them: left out of the name comparison. */
+const FRAMING_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+
+/**
+ * OONI's rule (probe-cli HTTPHeadersMatch): the same set of header names
+ * (framing headers aside), or at least one uncommon header name in common.
+ * Two pages with only common headers but different sets do not match: a
+ * middlebox's page is usually that.
+ */
 export function headersMatch(ours: Record<string, unknown>, control: Record<string, unknown>): boolean {
+  const names = (h: Record<string, unknown>) => new Set(Object.keys(h).map((n) => n.toLowerCase()).filter((n) => !FRAMING_HEADERS.has(n)));
+  const all = names(ours);
+  const allControl = names(control);
+  if (all.size === allControl.size && [...all].every((n) => allControl.has(n))) return true;
   const a = uncommonHeaderNames(ours);
   const b = uncommonHeaderNames(control);
-  if (a.size === 0 && b.size === 0) return true;
   for (const name of a) if (b.has(name)) return true;
   return false;
 }
