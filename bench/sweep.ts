@@ -39,7 +39,7 @@ const usage = `Usage: node --import tsx bench/sweep.ts [--targets 1000] [--concu
   --concurrency LIST  rasad once --concurrency values to measure (default 50,200)
   --latency-ms D      delay added to every DNS answer and HTTP response (default 50)
   --uv-threads LIST   libuv thread pools to run rasad with: "default" leaves UV_THREADPOOL_SIZE
-                      unset (as rasad ships), a number sets it (default: default,64)
+                      unset (a bare node dist/src/cli.js), a number sets it (bin/rasad sets 64) (default: default,64)
   --keep              keep the work directory (targets, config, databases)
 `;
 
@@ -218,7 +218,7 @@ function printSweeps(runs: RunFigures[], path: CriticalPath, startup: RunFigures
   console.log(`goals: ratio <= ${GOAL_RATIO} at concurrency ${GOAL_CONCURRENCY.join(' and ')}. ratio-wall = wall / ideal (counts rasad's startup); ratio-sweep = the sweep's own duration / ideal.`);
   console.log("  cpu-ms/meas: rasad's user+system CPU per measurement, startup included; net-cpu-ms/meas: the same less a 1-target run's CPU (the sweep's own share; noisy on small sweeps).");
   console.log("  meas/s: measurements / wall; world-cpu-s: the DNS+HTTP world's CPU during the run (it shares the cores with rasad).");
-  console.log(`  uv-threads: libuv's thread pool, which runs every getaddrinfo (the dns probe's system resolver); "default" is libuv's 4, as rasad ships.`);
+  console.log(`  uv-threads: libuv's thread pool, which runs every getaddrinfo (the dns probe's system resolver); "default" leaves it unset (libuv's 4, as a bare "node dist/src/cli.js" gets); bin/rasad, npm start and the Docker image set 64.`);
   for (const r of runs) console.log(`  verdicts at concurrency ${r.concurrency}, uv-threads ${r.uvThreads}: ${verdictText(r.db.verdicts)}`);
 }
 
