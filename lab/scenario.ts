@@ -13,7 +13,7 @@ export interface Range {
 }
 
 /** A verdict, or a verdict with bounds on numbers found in the exported record. */
-export type Expected = Verdict | { verdict: Verdict; cut_after_s?: Range; ratio?: Range };
+export type Expected = Verdict | { verdict: Verdict; cut_after_s?: Range; ratio?: Range; failures?: Record<string, string | null> };
 
 export interface Scenario {
   name: string;
@@ -59,6 +59,15 @@ function checkExpected(e: unknown, where: string): void {
     if (!isVerdict(o.verdict)) throw new ScenarioError(`${where}: ${JSON.stringify(o.verdict)} is not a verdict of DESIGN.md`);
     for (const k of Object.keys(o)) {
       if (k === 'verdict') continue;
+      if (k === 'failures') {
+        const f = o[k];
+        if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new ScenarioError(`${where}.failures: a map of probe kind to failure string (or null)`);
+        for (const [probe, failure] of Object.entries(f)) {
+          if (!(PROBE_KINDS as readonly string[]).includes(probe)) throw new ScenarioError(`${where}.failures: unknown probe ${probe}`);
+          if (failure !== null && typeof failure !== 'string') throw new ScenarioError(`${where}.failures.${probe}: a failure string or null`);
+        }
+        continue;
+      }
       if (k !== 'cut_after_s' && k !== 'ratio') throw new ScenarioError(`${where}: unknown key ${k}`);
       checkRange(o[k], `${where}.${k}`);
     }
@@ -190,7 +199,8 @@ function describe(e: Expected): string {
   const bounds = (['cut_after_s', 'ratio'] as const)
     .filter((k) => e[k])
     .map((k) => `${k} in [${e[k]!.min ?? '-inf'}, ${e[k]!.max ?? 'inf'}]`);
-  return [e.verdict, ...bounds].join(' ');
+  const failures = Object.entries(e.failures ?? {}).map(([probe, f]) => `${probe}:${f ?? 'null'}`);
+  return [e.verdict, ...bounds, ...failures].join(' ');
 }
 
 function matches(e: Expected, row: ExportedRow): { ok: boolean; got: string } {
@@ -204,6 +214,13 @@ function matches(e: Expected, row: ExportedRow): { ok: boolean; got: string } {
     const n = findNumber(row, key);
     notes.push(`${key}=${n ?? 'none'}`);
     if (n === null || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) ok = false;
+  }
+  // The failure string the probe recorded (OONI's names), where the scenario names one for this row's probe.
+  const probe = String(row.probe ?? '');
+  if (e.failures && probe in e.failures) {
+    const failure = (row.failure ?? null) as string | null;
+    notes.push(`${probe}:${failure ?? 'null'}`);
+    if (failure !== e.failures[probe]) ok = false;
   }
   return { ok, got: [verdict, ...notes].join(' ') };
 }

@@ -95,6 +95,24 @@ describe('scenario comparison', () => {
     expect(formatTable(wrong)).toContain('MISMATCH');
   });
 
+  it('checks the failure string a probe recorded, where the scenario names one', () => {
+    const s = validateScenario({
+      name: 'f',
+      targets: ['http://blog.world.test/ NEWS'],
+      probes: ['tcp', 'http'],
+      expect: { 'http://blog.world.test/': { verdict: 'http.reset', failures: { tcp: null, http: 'connection_reset' } } },
+      censor: {},
+    });
+    const rows = (httpFailure: string | null) => [
+      { url: 'http://blog.world.test/', probe: 'tcp', verdict: 'http.reset', failure: null },
+      { url: 'http://blog.world.test/', probe: 'http', verdict: 'http.reset', failure: httpFailure },
+    ];
+    expect(compareRows(s, rows('connection_reset')).every((r) => r.ok)).toBe(true);
+    const wrong = compareRows(s, rows('eof_error'));
+    expect(wrong.filter((r) => !r.ok).map((r) => r.got)).toEqual(['http.reset http:eof_error']);
+    expect(() => validateScenario({ name: 'g', targets: ['a.test'], probes: ['dns'], expect: { 'http://a.test/': { verdict: 'ok', failures: { telepathy: null } } }, censor: {} })).toThrow(/unknown probe telepathy/);
+  });
+
   it('counts an expected url with no measurement as a mismatch', () => {
     const rows = compareRows(scenario, []);
     expect(rows).toEqual([expect.objectContaining({ target: 'https://chat.world.test/', got: 'missing', ok: false })]);
