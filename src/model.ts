@@ -21,20 +21,10 @@ export const VERDICTS = [
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-/** Verdicts that say "this target is blocked" (everything but ok/down/offline/inconclusive). */
-export const BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>([
-  'dns.nxdomain',
-  'dns.injected',
-  'dns.timeout',
-  'tcp.blocked',
-  'tls.reset',
-  'http.reset',
-  'http.blockpage',
-  'http.diff',
-  'tls.session_cut',
-  'throttled',
-  'protocol.filtered',
-]);
+/** Verdicts that say "this target is blocked": all but ok, down, network.offline and inconclusive. */
+export const BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(
+  VERDICTS.filter((v) => v !== 'ok' && v !== 'down' && v !== 'network.offline' && v !== 'inconclusive'),
+);
 
 export const EVENT_KINDS = ['blocked', 'unblocked', 'https_unblocked', 'shutdown', 'restored', 'network.offline', 'network.online'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
