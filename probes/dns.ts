@@ -328,14 +328,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const clock = new ProbeClock();
   const options = input.options;
   const details: DnsDetails = { hostname: target.host, resolutions: [], addresses: [] };
-  const result = (failure: Failure): ProbeResult<DnsDetails> => ({
-    probe: 'dns',
-    started_at: clock.startedAt.toISOString(),
-    runtime_ms: clock.ms(),
-    failure,
-    failed_operation: failure === null ? null : 'resolve',
-    details,
-  });
+  const envelope = clock.envelope<DnsDetails>('dns');
+  const result = (failure: Failure) => envelope(details, failure, 'resolve');
 
   // An IP literal is its own answer: nothing to ask anyone.
   if (target.hostIsIp) {

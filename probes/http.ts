@@ -260,14 +260,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const clock = new ProbeClock();
   const ctx: HopContext = { options: input.options, clock, signal };
   const details: HttpDetails = { hops: [] };
-  const result = (failure: Failure, operation: Operation | null): ProbeResult<HttpDetails> => ({
-    probe: 'http',
-    started_at: clock.startedAt.toISOString(),
-    runtime_ms: clock.ms(),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const envelope = clock.envelope<HttpDetails>('http');
+  const result = (failure: Failure, operation: Operation | null) => envelope(details, failure, operation);
 
   const originalAddresses = [...new Set(input.addresses.filter((a) => isIP(a) !== 0))];
   let url: URL = original.url;

@@ -58,6 +58,11 @@ export class ProbeClock {
   ms(): number {
     return Math.round(performance.now() - this.origin);
   }
+
+  /** The probe's result envelope, timed by this clock. */
+  envelope<D>(probe: ProbeKind): (details: D, failure: Failure, operation: Operation | null) => ProbeResult<D> {
+    return resultEnvelope<D>(probe, this.startedAt, this.origin);
+  }
 }
 
 export function elapsedMs(since: number): number {

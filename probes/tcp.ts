@@ -32,14 +32,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const target = parseProbeUrl(input.url);
   const clock = new ProbeClock();
   const details: TcpDetails = { connects: [] };
-  const result = (failure: Failure, operation: 'resolve' | 'connect' | null): ProbeResult<TcpDetails> => ({
-    probe: 'tcp',
-    started_at: clock.startedAt.toISOString(),
-    runtime_ms: clock.ms(),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const envelope = clock.envelope<TcpDetails>('tcp');
+  const result = (failure: Failure, operation: 'resolve' | 'connect' | null) => envelope(details, failure, operation);
 
   const { addresses, failure: resolveFailure } = await addressesFor(input, target.host, signal);
   if (addresses.length === 0) return result(resolveFailure ?? FAILURE.dnsNoAnswer, 'resolve');

@@ -109,14 +109,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const clock = new ProbeClock();
   const options = input.options;
   const details: TlsDetails = { handshakes: [] };
-  const result = (failure: Failure, operation: 'resolve' | 'connect' | 'tls_handshake' | null): ProbeResult<TlsDetails> => ({
-    probe: 'tls',
-    started_at: clock.startedAt.toISOString(),
-    runtime_ms: clock.ms(),
-    failure,
-    failed_operation: failure === null ? null : operation,
-    details,
-  });
+  const envelope = clock.envelope<TlsDetails>('tls');
+  const result = (failure: Failure, operation: 'resolve' | 'connect' | 'tls_handshake' | null) => envelope(details, failure, operation);
 
   const { addresses, failure: resolveFailure } = await addressesFor(input, target.host, signal);
   if (addresses.length === 0) return result(resolveFailure ?? FAILURE.dnsNoAnswer, 'resolve');

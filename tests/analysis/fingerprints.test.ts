@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KNOWN_INJECTION_ADDRESSES } from '../../probes/bogons.js';
-import type { HttpHop } from '../../probes/types.js';
+import { httpHop } from '../helpers/measurements.js';
 import {
   compileFingerprints,
   defaultFingerprints,
@@ -21,25 +21,7 @@ function file(content: unknown): string {
   return path;
 }
 
-function hop(spec: Partial<HttpHop>): HttpHop {
-  return {
-    url: 'http://site.example/',
-    ip: null,
-    t0: 0,
-    t: 0.1,
-    failure: null,
-    failed_operation: null,
-    status_code: 200,
-    headers: {},
-    title: null,
-    body_length: 0,
-    body_truncated: false,
-    body_sample: '',
-    body_sha256: null,
-    timings: { connect_ms: null, tls_ms: null, first_byte_ms: null, total_ms: null },
-    ...spec,
-  };
-}
+const hop = httpHop;
 
 describe('default fingerprints', () => {
   const fps = defaultFingerprints();

@@ -2,26 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { HttpHop } from '../../probes/types.js';
 import { compareHttp, headersMatch, siteRestrictionSign, titleMatch, titleWords } from '../../src/analysis/httpdiff.js';
 import type { ControlAnswer } from '../../src/model.js';
+import { httpHop } from '../helpers/measurements.js';
 
-function hop(spec: Partial<HttpHop>): HttpHop {
-  return {
-    url: 'http://site.example/',
-    ip: null,
-    t0: 0,
-    t: 0.1,
-    failure: null,
-    failed_operation: null,
-    status_code: 200,
-    headers: {},
-    title: '',
-    body_length: 1000,
-    body_truncated: false,
-    body_sample: '',
-    body_sha256: null,
-    timings: { connect_ms: null, tls_ms: null, first_byte_ms: null, total_ms: null },
-    ...spec,
-  };
-}
+// A 1,000-byte page with an empty title unless a test says otherwise.
+const hop = (spec: Partial<HttpHop>): HttpHop => httpHop({ title: '', body_length: 1000, ...spec });
 
 function ctrl(spec: Partial<ControlAnswer['http_request']>): ControlAnswer['http_request'] {
   return { body_length: 1000, failure: null, title: '', headers: {}, status_code: 200, ...spec };

@@ -84,6 +84,35 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
   });
 });
 
+describe('the daemon\'s own settings', () => {
+  it('a dashboard port that is taken is a one-line error, exit 2, not a crash', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 't.txt'), 'http://127.0.0.1:9/ NEWS\n');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await rasad(['run', '--targets', join(dir, 't.txt'), '--db', join(dir, 'db.sqlite')], { env: { RASAD_HTTP_PORT: String(port), UV_THREADPOOL_SIZE: '64' } });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`rasad run: the dashboard cannot listen on 127.0.0.1:${port} (EADDRINUSE); set http.port / RASAD_HTTP_PORT, or http.enabled false`);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
+
+  it('warns when libuv\'s thread pool was left at its default, and not when bin/rasad sized it', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 't.txt'), 'http://127.0.0.1:9/ NEWS\n');
+    const args = ['once', '--targets', join(dir, 't.txt'), '--db', join(dir, 'db.sqlite'), '--probes', 'dns'];
+    const bare = await rasad(args, { env: { UV_THREADPOOL_SIZE: '' } });
+    expect(bare.code).toBe(0);
+    expect(bare.stderr).toContain('UV_THREADPOOL_SIZE is not set');
+    const sized = await rasad(args, { env: { UV_THREADPOOL_SIZE: '64' } });
+    expect(sized.code).toBe(0);
+    expect(sized.stderr).not.toContain('UV_THREADPOOL_SIZE');
+  });
+});
+
 describe('rasad once on loopback', () => {
   let site: Server;
   let port: number;

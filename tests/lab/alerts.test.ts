@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   applyScenario,
   clearCensor,
@@ -18,12 +18,11 @@ import {
   parseJsonl,
   rasadInClient,
   REPO_ROOT,
-  setupLab,
   STATE_DIR,
-  teardownLab,
   writeRasadConfig,
 } from '../../lab/harness.js';
 import { startInNamespace, stopByPidFile, waitListening, waitReady, isAlive } from '../../lab/processes.js';
+import { useLab } from './client.js';
 
 const RECEIVER = 'webhook-receiver';
 const RECEIVER_PORT = 18_707;
@@ -43,7 +42,6 @@ interface Alert {
   unparseable?: string;
 }
 
-let setupError: unknown = null;
 let runDir = '';
 let received = '';
 let db = '';
@@ -51,9 +49,8 @@ let targets = '';
 let config = '';
 let sweeps = 0;
 
-beforeAll(async () => {
-  try {
-    await setupLab();
+useLab({
+  async setup() {
     runDir = newRunDir('alerts');
     received = join(runDir, 'received.jsonl');
     writeFileSync(received, '');
@@ -71,18 +68,8 @@ beforeAll(async () => {
     const listening = await waitListening('client', '127.0.0.1', RECEIVER_PORT, 10_000, () => isAlive(receiver.pid));
     if (!listening) throw new Error(`the webhook receiver does not listen on 127.0.0.1:${RECEIVER_PORT} in client`);
     clearCensor();
-  } catch (err) {
-    setupError = err;
-  }
-}, 120_000);
-
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-afterAll(() => {
-  stopByPidFile(STATE_DIR, RECEIVER);
-  teardownLab();
+  },
+  teardown: () => stopByPidFile(STATE_DIR, RECEIVER),
 });
 
 /** One `rasad once` on the shared database; fails the test with rasad's stderr if it does not exit 0. */

@@ -2,12 +2,12 @@
 // openssl) and the lab's small client tools run in the `client` namespace.
 // Each test asserts something that would fail if the censor did nothing.
 // Needs root: without it, setupLab throws and every test fails saying so.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { NAMESPACES } from '../../lab/addresses.js';
 import { noiseLossCount } from '../../lab/censor-apply.js';
 import { tryRun } from '../../lab/exec.js';
-import { applyScenario, clearCensor, labInfo, setupLab, teardownLab } from '../../lab/harness.js';
-import { clientTool, curl, dig, inClient } from './client.js';
+import { applyScenario, clearCensor, labInfo } from '../../lab/harness.js';
+import { clientTool, curl, dig, inClient, useLab } from './client.js';
 
 interface RaceResult {
   answers: Array<{ t_ms: number; from: string; rcode: string; addresses: string[] }>;
@@ -24,28 +24,12 @@ interface EchoOutcome {
 
 const WORLD_DNS = '10.77.10.53';
 
-// A lab that cannot be built (no root, a missing package) fails every test
-// with its reason, rather than leaving them skipped behind a failed hook.
-let setupError: unknown = null;
-beforeAll(async () => {
-  try {
-    await setupLab();
-  } catch (err) {
-    setupError = err;
-  }
-}, 120_000);
-
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
+useLab();
 
 afterEach(() => {
   clearCensor();
 });
 
-afterAll(() => {
-  teardownLab();
-});
 
 describe('the lab itself', () => {
   it('serves every site through a censor that does nothing, and never leaks', () => {

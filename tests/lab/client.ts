@@ -2,7 +2,8 @@
 // `client` namespace, for the lab tests.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { labInfo, REPO_ROOT } from '../../lab/harness.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { labInfo, REPO_ROOT, setupLab, teardownLab } from '../../lab/harness.js';
 import { tryRun, type RunResult } from '../../lab/exec.js';
 
 /** A tool run in the client namespace: exit status and output. */
@@ -41,5 +42,33 @@ export function clientTool<T>(tool: string, args: string[], timeoutMs = 60_000):
         reject(new Error(`lab/tools/${tool}.ts exited ${code} without JSON: ${out} ${err}`));
       }
     });
+  });
+}
+
+/**
+ * Builds the lab before a test file (then runs `setup`), and takes it down
+ * after (`teardown` first). A lab that cannot be built (no root, a missing
+ * package) fails every test with its reason, rather than leaving them
+ * skipped behind a failed hook.
+ */
+export function useLab(hooks: { setup?: () => Promise<void> | void; teardown?: () => void } = {}): void {
+  let setupError: unknown = null;
+  beforeAll(async () => {
+    try {
+      await setupLab();
+      await hooks.setup?.();
+    } catch (err) {
+      setupError = err;
+    }
+  }, 120_000);
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+  afterAll(() => {
+    try {
+      hooks.teardown?.();
+    } finally {
+      teardownLab();
+    }
   });
 }

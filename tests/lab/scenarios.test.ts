@@ -7,35 +7,20 @@
 // it, setupLab throws and every test fails saying so.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLIENT_IP, SITES } from '../../lab/addresses.js';
-import { exportDb, REPO_ROOT, runScenario, setupLab, teardownLab, type ScenarioReport } from '../../lab/harness.js';
+import { exportDb, REPO_ROOT, runScenario, type ScenarioReport } from '../../lab/harness.js';
 import { findAddress, scanDatabase } from '../../lab/privacy.js';
 import { loadScenario, type Scenario } from '../../lab/scenario.js';
+import { useLab } from './client.js';
 
 const dir = join(REPO_ROOT, 'lab', 'scenarios');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 // Loaded at collection time: a broken scenario file fails the whole suite loudly.
 const scenarios: Scenario[] = files.map((f) => loadScenario(join(dir, f)));
 
-// A lab that cannot be built (no root, a missing package) fails every test
-// with its reason, rather than leaving them skipped behind a failed hook.
-let setupError: unknown = null;
-beforeAll(async () => {
-  try {
-    await setupLab();
-  } catch (err) {
-    setupError = err;
-  }
-}, 120_000);
+useLab();
 
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-afterAll(() => {
-  teardownLab();
-});
 
 describe('scenario files', () => {
   it('cover every technique of the censor, a clean run, a shutdown, a down site, failing controls and noise', () => {

@@ -4,7 +4,7 @@
 // is what ended it the record shows at least that much time passed.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ANSWERS_PER_RESPONSE, MAX_RECORDED_RESPONSES, dnsProbe } from '../../probes/dns.js';
 import { encodeMessage } from '../../probes/dns_codec.js';
 import { MAX_HEADER_BYTES, READ_PHASE_FACTOR, httpProbe } from '../../probes/http.js';
@@ -14,17 +14,10 @@ import { makePki } from '../helpers/certs.js';
 import { answer, udpDnsServer, type TestDnsServer } from '../helpers/loopback/dns.js';
 import { drip, pump, rawHttpServer } from '../helpers/loopback/http.js';
 import { never, noDnsOptions, probeInput, testOptions } from '../helpers/loopback/options.js';
-import { garbageServer, tcpServer, type TestServer } from '../helpers/loopback/tcp.js';
+import { garbageServer, tcpServer } from '../helpers/loopback/tcp.js';
+import { closeAfterEach } from '../helpers/loopback/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-async function keep<T extends TestServer | TestDnsServer>(p: Promise<T>): Promise<T> {
-  const s = await p;
-  cleanups.push(() => s.close());
-  return s;
-}
+const keep = closeAfterEach();
 
 let options: ProbeOptions;
 beforeAll(() => {

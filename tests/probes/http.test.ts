@@ -4,24 +4,17 @@
 // Host/SNI, as it is pointed at the DNS probe's (maybe injected) answer.
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { extractTitle, httpProbe } from '../../probes/http.js';
 import { ProbeInputError } from '../../probes/net.js';
 import type { ProbeOptions } from '../../probes/types.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { IRAN_BLOCKPAGE_BODY, pump, rawHttpServer, rawHttpsServer, respond, type RawRequest } from '../helpers/loopback/http.js';
 import { never, noDnsOptions, probeInput } from '../helpers/loopback/options.js';
-import { closeOnFirstData, hangServer, refusedPort, resetOnFirstData, type TestServer } from '../helpers/loopback/tcp.js';
+import { closeOnFirstData, hangServer, refusedPort, resetOnFirstData } from '../helpers/loopback/tcp.js';
+import { closeAfterEach } from '../helpers/loopback/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-async function keep<T extends TestServer>(p: Promise<T>): Promise<T> {
-  const s = await p;
-  cleanups.push(() => s.close());
-  return s;
-}
+const keep = closeAfterEach();
 
 let pki: TestPki;
 let options: ProbeOptions;

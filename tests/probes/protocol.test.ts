@@ -14,6 +14,7 @@ import type { ProbeInput, ProbeOptions, ProtocolFlowResult } from '../../probes/
 import { makePki, type Pem } from '../helpers/certs.js';
 import { leakedHandles, liveHandles } from '../helpers/longlived/leaks.js';
 import { startEchoServer, startFilterProxy, startLineHttpServer, type TestPeer } from '../helpers/longlived/protocol_servers.js';
+import { noDnsOptions } from '../helpers/loopback/options.js';
 
 const HOST = 'blocked.probe.test';
 let leaf: Pem;
@@ -22,20 +23,7 @@ beforeAll(() => {
 });
 
 function options(): ProbeOptions {
-  return {
-    timeoutMs: 1000,
-    resolver: '',
-    dohUrl: null,
-    dnsListenWindowMs: 0,
-    innocuousSni: 'example.org',
-    bodyCapBytes: 1024,
-    bodyReadLimitBytes: 1024,
-    userAgent: 'rasad-test',
-    sessionHorizonMs: 1000,
-    sessionIntervalMs: 1000,
-    throughputBytes: 1,
-    throughputMaxMs: 1,
-  };
+  return noDnsOptions({ timeoutMs: 1000 });
 }
 
 function input(url: string): ProbeInput {

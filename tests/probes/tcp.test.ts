@@ -1,22 +1,16 @@
 // tcpProbe against real loopback listeners, refused ports, and (for what
 // loopback cannot do: dropped SYNs, unreachable routes) a namespace of ours.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeInputError } from '../../probes/net.js';
 import { MAX_ADDRESSES, portsFor, tcpProbe } from '../../probes/tcp.js';
 import type { ProbeResult, TcpDetails } from '../../probes/types.js';
 import { TestNetns } from '../helpers/loopback/netns.js';
 import { never, noDnsOptions, probeInput } from '../helpers/loopback/options.js';
 import { refusedPort, tcpServer, type TestServer } from '../helpers/loopback/tcp.js';
+import { closeAfterEach } from '../helpers/loopback/cleanup.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-async function listening(): Promise<TestServer> {
-  const s = await tcpServer((socket) => socket.resume());
-  cleanups.push(() => s.close());
-  return s;
-}
+const keep = closeAfterEach();
+const listening = (): Promise<TestServer> => keep(tcpServer((socket) => socket.resume()));
 
 describe('tcpProbe', () => {
   it('connects and records the connect time', async () => {

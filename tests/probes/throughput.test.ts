@@ -7,6 +7,7 @@ import type { ProbeInput, ProbeOptions, ThroughputSample } from '../../probes/ty
 import { makePki, type Pem } from '../helpers/certs.js';
 import { leakedHandles, liveHandles } from '../helpers/longlived/leaks.js';
 import { startPacedServer, type PacedBehaviour, type PacedServer } from '../helpers/longlived/paced_server.js';
+import { noDnsOptions } from '../helpers/loopback/options.js';
 
 const HOST = 'cdn.probe.test';
 let caPem: string;
@@ -19,22 +20,7 @@ beforeAll(() => {
 });
 
 function options(over: Partial<ProbeOptions> = {}): ProbeOptions {
-  return {
-    timeoutMs: 2000,
-    resolver: '',
-    dohUrl: null,
-    dnsListenWindowMs: 0,
-    extraCaPem: caPem,
-    innocuousSni: 'example.org',
-    bodyCapBytes: 1024,
-    bodyReadLimitBytes: 1024 * 1024,
-    userAgent: 'rasad-test',
-    sessionHorizonMs: 1000,
-    sessionIntervalMs: 1000,
-    throughputBytes: 64 * 1024 * 1024,
-    throughputMaxMs: 3500,
-    ...over,
-  };
+  return noDnsOptions({ extraCaPem: caPem, throughputBytes: 64 * 1024 * 1024, throughputMaxMs: 3500, ...over });
 }
 
 function input(url: string, opts: ProbeOptions, tags: string[] = []): ProbeInput {

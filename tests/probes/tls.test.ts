@@ -1,24 +1,17 @@
 // tlsProbe against real TLS servers on loopback: valid, wrong-host, expired
 // and unknown-CA certificates, a server that resets or closes after the
 // ClientHello, one that never answers, and an SNI-filtering censor.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tlsProbe } from '../../probes/tls.js';
 import type { ProbeOptions } from '../../probes/types.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { keywordResetter } from '../helpers/loopback/censor.js';
 import { never, noDnsOptions, probeInput } from '../helpers/loopback/options.js';
-import { closeOnFirstData, hangServer, refusedPort, resetOnFirstData, type TestServer } from '../helpers/loopback/tcp.js';
+import { closeOnFirstData, hangServer, refusedPort, resetOnFirstData } from '../helpers/loopback/tcp.js';
+import { closeAfterEach } from '../helpers/loopback/cleanup.js';
 import { tlsServer } from '../helpers/loopback/tls.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-});
-async function keep<T extends TestServer>(p: Promise<T>): Promise<T> {
-  const s = await p;
-  cleanups.push(() => s.close());
-  return s;
-}
+const keep = closeAfterEach();
 
 let pki: TestPki;
 let unknownPki: TestPki;

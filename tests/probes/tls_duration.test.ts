@@ -10,6 +10,7 @@ import { startCutProxy } from '../helpers/longlived/cut_proxy.js';
 import { startKeepAliveServer, type KeepAliveServer } from '../helpers/longlived/keepalive_server.js';
 import { leakedHandles, liveHandles } from '../helpers/longlived/leaks.js';
 import { startMisbehavingServer } from '../helpers/longlived/silent_server.js';
+import { noDnsOptions } from '../helpers/loopback/options.js';
 
 const HOST = 'probe.test';
 let caPem: string;
@@ -24,22 +25,7 @@ beforeAll(() => {
 });
 
 function options(over: Partial<ProbeOptions>): ProbeOptions {
-  return {
-    timeoutMs: 2000,
-    resolver: '',
-    dohUrl: null,
-    dnsListenWindowMs: 0,
-    extraCaPem: caPem,
-    innocuousSni: 'example.org',
-    bodyCapBytes: 1024,
-    bodyReadLimitBytes: 1024 * 1024,
-    userAgent: 'rasad-test',
-    sessionHorizonMs: 4000,
-    sessionIntervalMs: 500,
-    throughputBytes: 0,
-    throughputMaxMs: 0,
-    ...over,
-  };
+  return noDnsOptions({ extraCaPem: caPem, sessionHorizonMs: 4000, sessionIntervalMs: 500, ...over });
 }
 
 /** Always an explicit address: the tests never ask a resolver. */

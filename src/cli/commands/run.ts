@@ -33,9 +33,20 @@ export const runCommand: Command = {
     const config = resolveConfig(values, io.env);
     const runtime = createRuntime(config, io);
     const log = runtime.logger.child({ layer: 'cli' });
-    const server = config.http.enabled
-      ? await startHttpServer({ store: runtime.store, config, metrics: runtime.metrics, logger: runtime.logger.child({ layer: 'http' }) })
-      : null;
+    let server: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+    if (config.http.enabled) {
+      try {
+        server = await startHttpServer({ store: runtime.store, config, metrics: runtime.metrics, logger: runtime.logger.child({ layer: 'http' }) });
+      } catch (err) {
+        await runtime.close();
+        // A port taken by another program (or a second rasad) is the volunteer's setting to change, not a crash.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new UsageError(`rasad run: the dashboard cannot listen on ${config.http.bind}:${config.http.port} (${code}); set http.port / RASAD_HTTP_PORT, or http.enabled false`);
+        }
+        throw err;
+      }
+    }
     runtime.pipeline.start();
 
     const schedules: Schedule[] = (['web', 'long'] as const).map((name) => {
