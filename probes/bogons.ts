@@ -1,7 +1,11 @@
 // Addresses a DNS answer should never hold for a public name (bogons), and
-// addresses censors are known to inject (../shared/FACTS.md, from
-// ooni/blocking-fingerprints fingerprints_dns.csv and net4people).
+// addresses censors are known to inject. The injected addresses have one
+// home, the `dns_ip` entries of fingerprints/default.json (with their
+// sources); the probe reads that data file, never the analysis code.
+import { existsSync, readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type Cidr = readonly [network: bigint, prefix: number];
 
@@ -95,19 +99,23 @@ export function isBogon(ip: string): boolean {
   return IPV6_BOGONS.some((c) => inCidr(b, 128, c));
 }
 
-/** Addresses censors inject in DNS answers, with the country that uses each. */
-export const KNOWN_INJECTION_ADDRESSES: Readonly<Record<string, string>> = {
-  '10.10.34.34': 'IR',
-  '10.10.34.35': 'IR',
-  '10.10.34.36': 'IR',
-  'd0::11': 'IR',
-  '8.7.198.45': 'CN',
-  '46.82.174.68': 'CN',
-  '243.185.187.39': 'CN',
-  '62.33.207.196': 'RU',
-  '62.33.207.197': 'RU',
-  '195.175.254.2': 'TR',
-};
+/** Addresses censors inject in DNS answers, with the country that uses each (from fingerprints/default.json). */
+export const KNOWN_INJECTION_ADDRESSES: Readonly<Record<string, string>> = Object.freeze(loadInjectionAddresses());
+
+function loadInjectionAddresses(): Record<string, string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'fingerprints', 'default.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('rasad: fingerprints/default.json not found above the probes module');
+    dir = parent;
+  }
+  const data = JSON.parse(readFileSync(join(dir, 'fingerprints', 'default.json'), 'utf8')) as { fingerprints?: { kind?: string; pattern?: string; country?: string }[] };
+  const out: Record<string, string> = {};
+  for (const entry of data.fingerprints ?? []) {
+    if (entry.kind === 'dns_ip' && typeof entry.pattern === 'string' && typeof entry.country === 'string') out[entry.pattern] = entry.country;
+  }
+  return out;
+}
 
 const INJECTION_VALUES = new Map<bigint, string>(
   Object.entries(KNOWN_INJECTION_ADDRESSES).map(([ip, cc]) => [(parseIpv4(ip) ?? parseIpv6(ip))! + (isIPv6(ip) ? 1n << 128n : 0n), cc]),

@@ -17,16 +17,28 @@ export const VERDICTS = [
   'throttled',
   'protocol.filtered',
   'network.offline',
+  'site.geoblocked',
   'inconclusive',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-/** Verdicts that say "this target is blocked": all but ok, down, network.offline and inconclusive. */
-export const BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(
-  VERDICTS.filter((v) => v !== 'ok' && v !== 'down' && v !== 'network.offline' && v !== 'inconclusive'),
-);
+/** Verdicts that say nothing about the state's censorship of the target: the site's own doing, the probe's network, or too little evidence. */
+export const NOT_BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['ok', 'down', 'network.offline', 'site.geoblocked', 'inconclusive']);
 
-export const EVENT_KINDS = ['blocked', 'unblocked', 'https_unblocked', 'shutdown', 'restored', 'network.offline', 'network.online'] as const;
+/** Verdicts that say "this target is blocked". */
+export const BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(VERDICTS.filter((v) => !NOT_BLOCKING_VERDICTS.has(v)));
+
+export const EVENT_KINDS = [
+  'blocked',
+  'unblocked',
+  'https_unblocked',
+  'shutdown',
+  'restored',
+  'network.offline',
+  'network.online',
+  'control.down',
+  'control.up',
+] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /**

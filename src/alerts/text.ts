@@ -10,6 +10,8 @@ const LABEL: Record<StoredEvent['kind'], string> = {
   restored: 'restored',
   'network.offline': 'probe offline',
   'network.online': 'probe back online',
+  'control.down': 'control unreachable',
+  'control.up': 'control back',
 };
 
 /** "2026-11-01 10:00 UTC" from an ISO time; the input as is when it is not one. */
@@ -50,6 +52,10 @@ export function eventText(event: StoredEvent): string {
       return `rasad: the probe's own network is offline since ${shortTime(String(d.since ?? event.at))}; nothing is blamed on the targets`;
     case 'network.online':
       return `rasad: the probe's network is back online at ${when}${durationNote(d)}`;
+    case 'control.down':
+      return `rasad: no control helper answers since ${shortTime(String(d.since ?? event.at))}; verdicts that need a control are inconclusive until it does`;
+    case 'control.up':
+      return `rasad: the control helper ${String(d.helper ?? '')} answers again at ${when}${durationNote(d)}`;
     default:
       return `rasad: ${String(LABEL[event.kind as StoredEvent['kind']] ?? event.kind)} ${what} at ${when}`;
   }

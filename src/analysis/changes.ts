@@ -10,10 +10,11 @@
 // state is confirmed only after K consecutive sweeps agree on it, so a
 // flapping target does not alert on every flap.
 import { createHash } from 'node:crypto';
+import { UNIT_KINDS, unitKindOfProbe } from '../experiments/registry.js';
 import { BLOCKING_VERDICTS, VERDICTS, type EventKind, type StoredEvent, type Verdict } from '../model.js';
 
-export const UNIT_KINDS = ['web', 'tls_duration', 'throughput', 'protocol'] as const;
-export type UnitKind = (typeof UNIT_KINDS)[number];
+export { UNIT_KINDS, unitKindOfProbe };
+export type UnitKind = string;
 
 export interface SweepUnit {
   target: string;
@@ -109,19 +110,13 @@ export function initialState(): DetectorState {
   };
 }
 
-/** The unit kind a probe's measurements belong to: the four web probes share one verdict. */
-export function unitKindOfProbe(probe: string): UnitKind | null {
-  if (probe === 'dns' || probe === 'tcp' || probe === 'tls' || probe === 'http') return 'web';
-  return (UNIT_KINDS as readonly string[]).includes(probe) ? (probe as UnitKind) : null;
-}
-
 export function isBlocking(verdict: string | null | undefined): boolean {
   return verdict != null && BLOCKING_VERDICTS.has(verdict as Verdict);
 }
 
 /** Verdicts that say nothing about the target: they neither confirm nor reset a state. */
 function isSilent(verdict: Verdict): boolean {
-  return verdict === 'down' || verdict === 'inconclusive' || verdict === 'network.offline';
+  return verdict === 'down' || verdict === 'inconclusive' || verdict === 'network.offline' || verdict === 'site.geoblocked';
 }
 
 /** The two states an input can be confirmed in; blocking verdicts of any kind agree with each other. */
@@ -132,7 +127,7 @@ function phase(verdict: Verdict): 'ok' | 'blocked' {
 /** Higher is worse: used to merge duplicate units and to colour timelines. */
 export function severity(verdict: string): number {
   if (verdict === 'ok') return 0;
-  if (verdict === 'down') return 1;
+  if (verdict === 'down' || verdict === 'site.geoblocked') return 1;
   if (verdict === 'inconclusive') return 2;
   if (verdict === 'network.offline') return 3;
   return isBlocking(verdict) ? 4 : 2;
@@ -500,7 +495,7 @@ function normaliseUnits(units: unknown[]): SweepUnit[] {
   const byKey = new Map<string, SweepUnit>();
   for (const raw of units) {
     const u = raw as Partial<SweepUnit> | null;
-    if (!u || typeof u.url !== 'string' || !u.url || !(UNIT_KINDS as readonly string[]).includes(u.kind as string)) continue;
+    if (!u || typeof u.url !== 'string' || !u.url || !UNIT_KINDS.includes(u.kind as string)) continue;
     const unit: SweepUnit = {
       target: typeof u.target === 'string' ? u.target : u.url,
       url: u.url,

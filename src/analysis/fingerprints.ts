@@ -33,6 +33,12 @@ export interface Fingerprint {
   status_code?: number;
   /** Where the fact comes from. */
   source: string;
+  /**
+   * What a match means: a censor's blockpage (the default), or a page the
+   * site itself serves to refuse the country (site.geoblocked), which only
+   * counts when the page is the site's own.
+   */
+  meaning?: 'blockpage' | 'geoblock';
 }
 
 /** What the evidence of a verdict records about a match. */
@@ -47,8 +53,10 @@ export interface FingerprintMatch {
 /** A validated, compiled set of fingerprints. */
 export interface Fingerprints {
   readonly entries: readonly Fingerprint[];
-  /** The first HTTP fingerprint that this response matches, or null. */
+  /** The first blockpage fingerprint that this response matches, or null. */
   matchHttp(hop: HttpHop): FingerprintMatch | null;
+  /** The first geoblock fingerprint (the site refusing the country) that this response matches, or null. */
+  matchGeoblock(hop: HttpHop): FingerprintMatch | null;
   /** The DNS fingerprint of this answer address, or null. */
   matchDnsAddress(ip: string): FingerprintMatch | null;
 }
@@ -103,6 +111,11 @@ function validateEntry(raw: unknown, where: string): Fingerprint {
       throw new FingerprintsError(`${named}: "pattern" is not a valid regular expression: ${(err as Error).message}`);
     }
   }
+  if (raw.meaning !== undefined) {
+    if (raw.meaning !== 'blockpage' && raw.meaning !== 'geoblock') throw new FingerprintsError(`${named}: "meaning" must be "blockpage" or "geoblock"`);
+    if (kind === 'dns_ip') throw new FingerprintsError(`${named}: "meaning" is only for HTTP kinds`);
+    entry.meaning = raw.meaning;
+  }
   if (kind === 'header_prefix') entry.header = text('header').toLowerCase();
   else if (raw.header !== undefined) throw new FingerprintsError(`${named}: "header" is only for kind header_prefix`);
   if (raw.status_code !== undefined) {
@@ -125,9 +138,11 @@ export function compileFingerprints(entries: readonly Fingerprint[]): Fingerprin
   }
   const byAddress = new Map<string, Fingerprint>();
   for (const entry of entries) if (entry.kind === 'dns_ip') byAddress.set(normalizeIp(entry.pattern), entry);
-  const httpEntries = entries
+  const compiled = entries
     .filter((entry) => entry.kind !== 'dns_ip')
     .map((entry) => ({ entry, regexp: entry.kind === 'body_regexp' ? new RegExp(entry.pattern, 'u') : null }));
+  const blockpages = compiled.filter(({ entry }) => entry.meaning !== 'geoblock');
+  const geoblocks = compiled.filter(({ entry }) => entry.meaning === 'geoblock');
 
   return {
     entries: [...entries],
@@ -136,18 +151,19 @@ export function compileFingerprints(entries: readonly Fingerprint[]): Fingerprin
       const entry = byAddress.get(normalizeIp(ip));
       return entry ? { id: entry.id, country: entry.country, kind: entry.kind, matched: ip } : null;
     },
-    matchHttp(hop) {
-      if (!hop || hop.status_code === null || hop.status_code === undefined) return null;
-      const body = hop.body_sample ?? '';
-      for (const { entry, regexp } of httpEntries) {
-        if (entry.status_code !== undefined && entry.status_code !== hop.status_code) continue;
-        if (matchesHttpEntry(entry, regexp, hop, body)) {
-          return { id: entry.id, country: entry.country, kind: entry.kind, matched: hop.url };
-        }
-      }
-      return null;
-    },
+    matchHttp: (hop) => firstHttpMatch(blockpages, hop),
+    matchGeoblock: (hop) => firstHttpMatch(geoblocks, hop),
   };
+}
+
+function firstHttpMatch(list: { entry: Fingerprint; regexp: RegExp | null }[], hop: HttpHop): FingerprintMatch | null {
+  if (!hop || hop.status_code === null || hop.status_code === undefined) return null;
+  const body = hop.body_sample ?? '';
+  for (const { entry, regexp } of list) {
+    if (entry.status_code !== undefined && entry.status_code !== hop.status_code) continue;
+    if (matchesHttpEntry(entry, regexp, hop, body)) return { id: entry.id, country: entry.country, kind: entry.kind, matched: hop.url };
+  }
+  return null;
 }
 
 function matchesHttpEntry(entry: Fingerprint, regexp: RegExp | null, hop: HttpHop, body: string): boolean {
@@ -198,9 +214,13 @@ export function loadFingerprintsFile(path: string, base?: Fingerprints): Fingerp
 
 let defaults: Fingerprints | null = null;
 
-/** The bundled fingerprints/default.json, found from the package root (works from src/ and dist/src/). */
+/**
+ * The bundled fingerprints: fingerprints/default.json (censors' blockpages and
+ * injected addresses) and fingerprints/geoblock.json (sites refusing the
+ * country), found from the package root (works from src/ and dist/src/).
+ */
 export function defaultFingerprints(): Fingerprints {
-  defaults ??= loadFingerprintsFile(join(packageRoot(), 'fingerprints', 'default.json'));
+  defaults ??= loadFingerprintsFile(join(packageRoot(), 'fingerprints', 'geoblock.json'), loadFingerprintsFile(join(packageRoot(), 'fingerprints', 'default.json')));
   return defaults;
 }
 

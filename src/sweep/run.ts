@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import type { ProbeRegistry } from '../../probes/index.js';
 import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, Target } from '../../probes/types.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
+import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
 import type { ControlAnswer, Measurement, VerdictResult } from '../model.js';
 import type { Store } from '../store/store.js';
 import { planSweep, type PlannedUnit } from './plan.js';
@@ -34,7 +34,7 @@ export interface SweepDeps {
   probes: ProbeRegistry;
   logger: Logger;
   judge(units: UnitObservation[], options: JudgeOptions): VerdictResult[];
-  needsRetry(attempt: AttemptResults): boolean;
+  needsRetry(attempt: AttemptResults, url: string, kind: string): boolean;
   judgeOptions: JudgeOptions;
   queryControl?: ControlQuery;
 }
@@ -102,8 +102,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   logger.info({ run_id: runId, schedule: request.schedule, units: units.length }, 'sweep started');
 
   const limit = pLimit(Math.max(1, request.concurrency));
-  // Downloads run one at a time: two sharing the access link measure each other, not the path.
-  const downloads = pLimit(1);
+  // Experiments marked exclusive (downloads) run one unit at a time: two sharing the access link measure each other.
+  const exclusive = pLimit(1);
   const ungated = pLimit(Number.POSITIVE_INFINITY);
   const hostLimits = new Map<string, LimitFunction>();
   const hostLimit = (host: string) => {
@@ -121,7 +121,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const runs = await Promise.all(
     units.map((unit) =>
       limit(() =>
-        (unit.kind === 'throughput' ? downloads : ungated)(() => hostLimit(unit.host)(async () => {
+        (experimentOf(unit.kind)?.exclusive ? exclusive : ungated)(() => hostLimit(unit.host)(async () => {
           if (signal.aborted) return null;
           inFlight.add(unit.url);
           report();
@@ -241,10 +241,7 @@ function stripBodySample(m: Measurement): void {
 }
 
 function measurementDeadlineMs(config: Config, kind: ProbeKind): number {
-  const o = config.probe;
-  if (kind === 'tls_duration') return Math.max(config.measurementDeadlineMs, o.sessionHorizonMs + 2 * o.timeoutMs + 10_000);
-  if (kind === 'throughput') return Math.max(config.measurementDeadlineMs, o.throughputMaxMs + 2 * o.timeoutMs);
-  return config.measurementDeadlineMs;
+  return experimentOfProbe(kind)?.deadlineMs(config, kind) ?? config.measurementDeadlineMs;
 }
 
 async function runProbe(deps: SweepDeps, kind: ProbeKind, target: Target, url: string, addresses: string[], options: ProbeOptions, sweepSignal: AbortSignal): Promise<ProbeResult> {
@@ -257,7 +254,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
   const options = config.probe;
   const attempts: AttemptResults[] = [];
   let controlPromise: Promise<{ answer: ControlAnswer | null; helper: string | null }> | null = null;
-  const maxAttempts = unit.kind === 'web' ? 1 + Math.max(0, config.retries) : 1;
+  const experiment = experimentOf(unit.kind);
+  const maxAttempts = experiment?.retried ? 1 + Math.max(0, config.retries) : 1;
 
   for (let attempt = 0; attempt < maxAttempts && !signal.aborted; attempt++) {
     if (attempt > 0) await sleep(500 * attempt, signal);
@@ -270,13 +268,13 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
       if (kind === 'dns') {
         addresses = (result.details as DnsDetails).addresses ?? [];
         // The control measures the same URL from outside, with the addresses we found, while we go on.
-        if (attempt === 0 && unit.kind === 'web' && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
+        if (attempt === 0 && experiment?.webControl && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
           controlPromise = queryControlFor(deps, unit.url, addresses, signal);
         }
       }
     }
     attempts.push(results);
-    if (unit.kind !== 'web' || !deps.needsRetry(results)) break;
+    if (!experiment?.retried || !deps.needsRetry(results, unit.url, unit.kind)) break;
   }
 
   let control: ControlAnswer | null = null;

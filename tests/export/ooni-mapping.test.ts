@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { VERDICTS, type Measurement } from '../../src/model.js';
 import { reportId } from '../../src/export/ooni/envelope.js';
 import { ooniMeasurements, type OoniStats } from '../../src/export/ooni/measurements.js';
-import { blockingOf, webConnectivityKeys } from '../../src/export/ooni/web-connectivity.js';
+import { blockingOf, webConnectivityKeys } from '../../src/experiments/web/ooni.js';
 import { fixtureMeasurements } from './helpers.js';
 
 const unitOf = (url: string) => fixtureMeasurements().filter((m) => m.url === url);
@@ -28,6 +28,8 @@ describe('blockingOf', () => {
       throttled: { blocking: null, accessible: null },
       'protocol.filtered': { blocking: null, accessible: null },
       'network.offline': { blocking: null, accessible: null },
+      // The site refuses the country itself: no state blocking, and not accessible either.
+      'site.geoblocked': { blocking: false, accessible: false },
       inconclusive: { blocking: null, accessible: null },
     });
   });

@@ -1,14 +1,14 @@
 // Stored measurements to OONI measurements, streaming. The rows arrive ordered
-// by (run_id, url) (Store.iterateMeasurementsByUnit), so a web unit's dns,
-// tcp, tls and http measurements are adjacent: they are gathered until the
-// key changes and leave as one web_connectivity measurement. Long-lived
-// probes leave one by one. Only one unit is held at a time.
-import { WEB_PROBES, type ProbeKind } from '../../../probes/types.js';
+// by (run_id, url) (Store.iterateMeasurementsByUnit), so a unit's
+// measurements (a web unit's dns, tcp, tls and http) are adjacent: they are
+// gathered until the (run, input, experiment) changes and leave as one OONI
+// measurement, mapped by the experiment's own OONI module
+// (src/experiments/<kind>/). Only one unit is held at a time.
+import { experimentOfProbe } from '../../experiments/registry.js';
+import type { Experiment } from '../../experiments/types.js';
 import type { Measurement } from '../../model.js';
 import { scrubErrorStrings } from '../privacy.js';
 import { envelope, type EnvelopeOptions } from './envelope.js';
-import { RASAD_TEST_NAMES, RASAD_TEST_VERSION, TCP_REACHABILITY_TEST_NAME, rasadTestKeys } from './rasad-tests.js';
-import { WEB_CONNECTIVITY_EXTENSIONS, WEB_CONNECTIVITY_TEST_VERSION, webConnectivityKeys } from './web-connectivity.js';
 
 export interface OoniOptions extends EnvelopeOptions {
   includeIp: boolean;
@@ -29,80 +29,56 @@ export interface OoniStats {
 // (run, url) is bad data, and is cut into several measurements rather than held.
 const MAX_UNIT_MEASUREMENTS = 64;
 
-const WEB = new Set<string>(WEB_PROBES);
-
 export function* ooniMeasurements(rows: Iterable<Measurement>, options: OoniOptions, stats: OoniStats): Generator<Record<string, unknown>> {
-  let unitKey: string | null = null;
-  let unit: Measurement[] = [];
+  // The open units of the current (run, input), by experiment: a long-lived probe of the
+  // same input may interleave with a web unit's probes when one run held both.
+  let inputKey: string | null = null;
+  const open = new Map<Experiment<unknown>, Measurement[]>();
+  const close = function* (experiment: Experiment<unknown>) {
+    const unit = open.get(experiment);
+    open.delete(experiment);
+    if (unit?.length) {
+      stats.written++;
+      yield unitMeasurement(experiment, unit, options);
+    }
+  };
   for (const m of rows) {
     stats.read++;
-    if (!m || typeof m !== 'object') {
+    const experiment = m && typeof m === 'object' ? experimentOfProbe(m.probe) : undefined;
+    if (!experiment) {
       stats.skipped++;
       continue;
     }
     const key = `${m.run_id}\n${m.url}`;
-    // A new (run, URL) closes the unit gathered so far, whatever kind of measurement opens it.
-    if (key !== unitKey || unit.length >= MAX_UNIT_MEASUREMENTS) {
-      if (unit.length) {
-        stats.written++;
-        yield webUnitMeasurement(unit, options);
-      }
-      unit = [];
-      unitKey = key;
+    if (key !== inputKey) {
+      for (const e of [...open.keys()]) yield* close(e);
+      inputKey = key;
     }
-    if (WEB.has(m.probe)) {
-      unit.push(m);
-      continue;
-    }
-    const out = longProbeMeasurement(m, options);
-    if (out) {
-      stats.written++;
-      yield out;
-    } else stats.skipped++;
+    const unit = open.get(experiment) ?? [];
+    open.set(experiment, unit);
+    unit.push(m);
+    // A one-probe experiment's unit is complete with its measurement; a retried unit is cut when it grows past bad-data size.
+    if (experiment.probes.length === 1 || unit.length >= MAX_UNIT_MEASUREMENTS) yield* close(experiment);
   }
-  if (unit.length) {
-    stats.written++;
-    yield webUnitMeasurement(unit, options);
-  }
+  for (const e of [...open.keys()]) yield* close(e);
 }
 
-function webUnitMeasurement(unit: Measurement[], options: OoniOptions): Record<string, unknown> {
+function unitMeasurement(experiment: Experiment<unknown>, unit: Measurement[], options: OoniOptions): Record<string, unknown> {
   const first = unit[0]!;
-  const { testKeys, startMs, runtimeS } = webConnectivityKeys(unit);
+  const { testKeys, startMs, runtimeS } = experiment.ooni.keys(unit);
   if (!options.includeIp) scrubErrorStrings(testKeys);
   const input = String(first.url ?? '');
-  const testName = /^https?:/i.test(input) ? 'web_connectivity' : TCP_REACHABILITY_TEST_NAME;
+  const runId = String(first.run_id ?? '');
   return envelope(
     {
-      testName,
-      testVersion: testName === 'web_connectivity' ? WEB_CONNECTIVITY_TEST_VERSION : RASAD_TEST_VERSION,
+      testName: experiment.ooni.testName(input),
+      testVersion: experiment.ooni.testVersion(input),
       input,
-      runId: String(first.run_id ?? ''),
+      runId,
       measurementStartMs: startMs,
-      testStartMs: options.runStart(String(first.run_id ?? '')) ?? startMs,
+      testStartMs: options.runStart(runId) ?? startMs,
       runtimeS,
-      extensions: WEB_CONNECTIVITY_EXTENSIONS,
-      testKeys,
-    },
-    options,
-  );
-}
-
-function longProbeMeasurement(m: Measurement, options: OoniOptions): Record<string, unknown> | null {
-  const testName = RASAD_TEST_NAMES[m.probe as ProbeKind];
-  if (!testName) return null;
-  const { testKeys, startMs, runtimeS } = rasadTestKeys(m);
-  if (!options.includeIp) scrubErrorStrings(testKeys);
-  return envelope(
-    {
-      testName,
-      testVersion: RASAD_TEST_VERSION,
-      input: String(m.url ?? ''),
-      runId: String(m.run_id ?? ''),
-      measurementStartMs: startMs,
-      testStartMs: options.runStart(String(m.run_id ?? '')) ?? startMs,
-      runtimeS,
-      extensions: {},
+      extensions: experiment.ooni.extensions,
       testKeys,
     },
     options,

@@ -8,6 +8,7 @@ export const VERDICT_COLORS: Record<Verdict | 'pending', string> = {
   down: '#adb5bd',
   inconclusive: '#f2c94c',
   'network.offline': '#495057',
+  'site.geoblocked': '#868e96',
   'dns.nxdomain': '#e03131',
   'dns.injected': '#c92a2a',
   'dns.timeout': '#ff6b6b',
@@ -30,6 +31,8 @@ export const EVENT_COLORS: Record<EventKind, string> = {
   restored: '#2f9e44',
   'network.offline': '#495057',
   'network.online': '#868e96',
+  'control.down': '#e67700',
+  'control.up': '#5c940d',
 };
 
 /** The CSS class of a verdict or event kind: dots are not welcome in class names. */

@@ -18,7 +18,7 @@ import type {
   TlsHandshakeResult,
 } from '../../../probes/types.js';
 import type { Measurement, Verdict } from '../../model.js';
-import { parseStoredTime } from '../time.js';
+import { parseStoredTime } from '../../export/time.js';
 
 /** The classic (pre-LTE) web_connectivity key set is what these test_keys follow. */
 export const WEB_CONNECTIVITY_TEST_VERSION = '0.4.3';
@@ -37,6 +37,8 @@ export function blockingOf(verdict: string): { blocking: Blocking; accessible: b
     case 'ok':
       return { blocking: false, accessible: true };
     case 'down':
+    case 'site.geoblocked':
+      // The site refuses this country itself: not the state's blocking, but not accessible either.
       return { blocking: false, accessible: false };
     case 'dns.nxdomain':
     case 'dns.injected':

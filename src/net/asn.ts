@@ -1,0 +1,147 @@
+// IP address → autonomous system number, from the bundled @ip-location-db/asn
+// data (RouteViews, the five RIRs and DB-IP's IP-to-ASN Lite, CC BY 4.0;
+// snapshot of 2026-06-17, the last one published on npm). OONI's DNS
+// consistency rule needs it: two answers in the same AS are consistent (a CDN
+// answering each resolver with its own addresses), two in different ASes are
+// not. The tables load lazily on first use (about 0.5 s and 8 MiB), so a probe
+// that never asks pays nothing.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { isIP } from 'node:net';
+
+/** Where the data came from, for the README and the evidence. */
+export const ASN_DATA = {
+  source: '@ip-location-db/asn 2.3.2026061719 (RouteViews, RIRs, DB-IP ASN Lite)',
+  snapshot: '2026-06-17',
+  licence: 'CC BY 4.0: IP to ASN data by DB-IP (https://db-ip.com) and RouteViews (https://www.routeviews.org)',
+} as const;
+
+interface V4Table {
+  starts: Uint32Array;
+  ends: Uint32Array;
+  asns: Uint32Array;
+}
+
+interface V6Table {
+  /** The top 64 bits of each range's first and last address: ranges are never finer than a /64 in practice. */
+  starts: BigUint64Array;
+  ends: BigUint64Array;
+  asns: Uint32Array;
+}
+
+export interface AsnTable {
+  v4: V4Table;
+  v6: V6Table;
+}
+
+let loaded: AsnTable | null | undefined;
+
+function dataDir(): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve('@ip-location-db/asn/package.json'));
+}
+
+/** Parses the `-num` CSV builds (`first,last,asn,"org"`, sorted by first). */
+export function parseAsnCsv(v4Text: string, v6Text: string): AsnTable {
+  return { v4: parseV4(v4Text), v6: parseV6(v6Text) };
+}
+
+function rows(text: string, each: (first: string, last: string, asn: number) => void): void {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const c1 = text.indexOf(',', start);
+    const c2 = c1 < 0 ? -1 : text.indexOf(',', c1 + 1);
+    if (c1 > start && c2 > c1 && c2 < end) {
+      const c3 = text.indexOf(',', c2 + 1);
+      const asn = Number(text.slice(c2 + 1, c3 > c2 && c3 < end ? c3 : end));
+      if (Number.isInteger(asn) && asn >= 0) each(text.slice(start, c1), text.slice(c1 + 1, c2), asn);
+    }
+    start = end + 1;
+  }
+}
+
+function parseV4(text: string): V4Table {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const asns: number[] = [];
+  rows(text, (first, last, asn) => {
+    starts.push(Number(first));
+    ends.push(Number(last));
+    asns.push(asn);
+  });
+  return { starts: Uint32Array.from(starts), ends: Uint32Array.from(ends), asns: Uint32Array.from(asns) };
+}
+
+function parseV6(text: string): V6Table {
+  const starts: bigint[] = [];
+  const ends: bigint[] = [];
+  const asns: number[] = [];
+  rows(text, (first, last, asn) => {
+    starts.push(BigInt(first) >> 64n);
+    ends.push(BigInt(last) >> 64n);
+    asns.push(asn);
+  });
+  return { starts: BigUint64Array.from(starts), ends: BigUint64Array.from(ends), asns: Uint32Array.from(asns) };
+}
+
+/** The bundled table, loaded once; null when the data package is missing or unreadable. */
+export function bundledAsnTable(): AsnTable | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    const dir = dataDir();
+    loaded = parseAsnCsv(readFileSync(join(dir, 'asn-ipv4-num.csv'), 'latin1'), readFileSync(join(dir, 'asn-ipv6-num.csv'), 'latin1'));
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** The ASN announcing `ip`, or null when unknown (private, unannounced, or no data). */
+export function lookupAsn(ip: string, table: AsnTable | null = bundledAsnTable()): number | null {
+  if (!table) return null;
+  const family = isIP(ip);
+  if (family === 4) return search(table.v4.starts, table.v4.ends, table.v4.asns, ipv4ToNumber(ip));
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+    if (mapped) return lookupAsn(mapped[1]!, table);
+    return search(table.v6.starts, table.v6.ends, table.v6.asns, ipv6Top64(ip));
+  }
+  return null;
+}
+
+function search<T extends number | bigint>(starts: ArrayLike<T>, ends: ArrayLike<T>, asns: Uint32Array, key: T): number | null {
+  // The last range starting at or before the key.
+  let lo = 0;
+  let hi = starts.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid]! <= key) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found < 0 || ends[found]! < key) return null;
+  const asn = asns[found]!;
+  return asn === 0 ? null : asn;
+}
+
+export function ipv4ToNumber(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+/** The first 64 bits of an IPv6 address, as a bigint. */
+export function ipv6Top64(ip: string): bigint {
+  const [head = '', tail] = ip.toLowerCase().split('%')[0]!.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const fill = tail === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...new Array<string>(Math.max(0, fill)).fill('0'), ...tailGroups];
+  let value = 0n;
+  for (let i = 0; i < 4; i++) value = (value << 16n) | BigInt(parseInt(groups[i] ?? '0', 16) || 0);
+  return value;
+}
