@@ -14,6 +14,9 @@ export default defineConfig({
           exclude: ['tests/lab/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // rasad's default control is OONI's public helpers. Tests run on loopback in this machine's own
+          // namespace: no test process, nor any CLI it spawns with this environment, may reach out to them.
+          env: { RASAD_CONTROL: 'none' },
         },
       },
       {

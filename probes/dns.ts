@@ -6,13 +6,13 @@
 // webconnectivity DNS steps (probe-cli internal/experiment).
 import { randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { isSuspiciousAnswer } from './bogons.js';
 import { DnsDecodeError, decodeMessage, encodeQuery, RR_TYPE, type DnsMessage } from './dns_codec.js';
 import { FAILURE, classifyError, unknownFailure } from './failure.js';
-import { ProbeClock, failureOf, lookupSystem, parseProbeUrl, readCapped, trustedCa, withPhase } from './net.js';
+import { ProbeClock, failureOf, lookupSystem, parseProbeUrl, readCapped, trustOptions, withPhase } from './net.js';
 import type { DnsAnswer, DnsDetails, DnsResolution, DnsResponse, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult } from './types.js';
 
 /** Responses recorded per UDP query at most; a flood beyond this is only counted. */
@@ -56,21 +56,56 @@ export function firstNameserver(resolvConf: string): string | null {
   return null;
 }
 
-async function udpServerFor(options: ProbeOptions): Promise<{ server: Server | null; label: string; problem: string | null }> {
+type UdpServerChoice = { server: Server | null; label: string; problem: string | null };
+
+/**
+ * The resolver a resolv.conf names, read once and read again only when the
+ * file changes (its mtime, size or inode): a DNS probe per input must not
+ * read and parse the file every time.
+ */
+export class ResolvConfCache {
+  private cached: { stamp: string; choice: UdpServerChoice } | null = null;
+  /** Times the file was read, for tests. */
+  reads = 0;
+
+  constructor(readonly path: string) {}
+
+  async choice(): Promise<UdpServerChoice> {
+    let stamp: string;
+    try {
+      const st = await stat(this.path);
+      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      this.cached = null;
+      return { server: null, label: this.path, problem: `cannot read ${this.path}` };
+    }
+    if (this.cached?.stamp === stamp) return this.cached.choice;
+    let conf: string;
+    try {
+      this.reads++;
+      conf = await readFile(this.path, 'utf8');
+    } catch {
+      return { server: null, label: this.path, problem: `cannot read ${this.path}` };
+    }
+    const ns = firstNameserver(conf);
+    const server = ns ? parseResolverAddress(ns) : null;
+    const choice: UdpServerChoice = server
+      ? { server, label: `${isIP(server.ip) === 6 ? `[${server.ip}]` : server.ip}:${server.port}`, problem: null }
+      : { server: null, label: this.path, problem: `no usable nameserver in ${this.path}` };
+    this.cached = { stamp, choice };
+    return choice;
+  }
+}
+
+const systemResolvConf = new ResolvConfCache('/etc/resolv.conf');
+
+/** The UDP resolver: options.resolver, or the first nameserver of resolv.conf (cached) when none is set. */
+export async function udpServerFor(options: ProbeOptions, resolvConf: ResolvConfCache = systemResolvConf): Promise<UdpServerChoice> {
   if (options.resolver.trim() !== '') {
     const server = parseResolverAddress(options.resolver);
     return { server, label: options.resolver, problem: server ? null : `bad resolver address ${JSON.stringify(options.resolver.slice(0, 100))}` };
   }
-  let conf = '';
-  try {
-    conf = await readFile('/etc/resolv.conf', 'utf8');
-  } catch {
-    return { server: null, label: '/etc/resolv.conf', problem: 'cannot read /etc/resolv.conf' };
-  }
-  const ns = firstNameserver(conf);
-  const server = ns ? parseResolverAddress(ns) : null;
-  if (!server) return { server: null, label: '/etc/resolv.conf', problem: 'no usable nameserver in /etc/resolv.conf' };
-  return { server, label: `${isIP(server.ip) === 6 ? `[${server.ip}]` : server.ip}:${server.port}`, problem: null };
+  return resolvConf.choice();
 }
 
 function failureForMessage(msg: DnsMessage, type: QueryType): Failure {
@@ -311,9 +346,9 @@ async function dohResolution(host: string, type: QueryType, dohUrl: string, agen
 }
 
 function dohAgent(options: ProbeOptions): Agent {
-  const ca = trustedCa(options.extraCaPem);
   return new Agent({
-    connect: { timeout: options.timeoutMs, ...(ca ? { ca } : {}) },
+    // The shared secure context: a `ca` list would build a new one per connection.
+    connect: { timeout: options.timeoutMs, ...trustOptions(options.extraCaPem, 'dns') },
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
     maxHeaderSize: 64 * 1024,

@@ -226,6 +226,8 @@ export function hostPort(ip: string, port: number): string {
 /**
  * The CA list for a validating TLS client: Node's bundled roots plus the
  * extra PEM (the lab's or a test's CA). Undefined means Node's default.
+ * Prefer `secureContextFor`: a `ca` list given to tls.connect builds a new
+ * secure context (parsing ~140 roots) on every handshake.
  */
 export function trustedCa(extraCaPem: string | undefined): string[] | undefined {
   if (!extraCaPem) return undefined;
@@ -329,18 +331,23 @@ export async function firstAddress(input: ProbeInput, host: string, signal: Abor
   return ip;
 }
 
-// One secure context per extra CA: building one from the ~140 root
-// certificates costs milliseconds and hundreds of KiB, so hundreds of
-// long-lived sessions share it instead of each parsing the roots again.
+// One secure context per trust set: building one from the ~140 root
+// certificates costs milliseconds and hundreds of KiB, so every handshake
+// (web probes, helper, long-lived sessions) shares it instead of each
+// parsing the roots again (issue 17: 88 % of a sweep's CPU went there).
 const secureContexts = new Map<string, SecureContext>();
 
-/** The shared TLS trust (roots plus `extraCaPem`); `probe` names the caller in the error for a bad PEM. */
+/**
+ * The shared TLS trust: Node's default store (which includes
+ * NODE_EXTRA_CA_CERTS) when `extraCaPem` is empty, else the bundled roots
+ * plus `extraCaPem`. `probe` names the caller in the error for a bad PEM.
+ */
 export function sharedSecureContext(extraCaPem: string | undefined, probe: string): SecureContext {
   const key = extraCaPem ?? '';
   let context = secureContexts.get(key);
   if (!context) {
     try {
-      context = createSecureContext({ ca: extraCaPem ? [...rootCertificates, extraCaPem] : [...rootCertificates] });
+      context = createSecureContext(extraCaPem ? { ca: [...rootCertificates, extraCaPem] } : {});
     } catch (err) {
       throw new ProbeInputError(`${probe}: options.extraCaPem is not a usable PEM certificate (${(err as Error).message})`);
     }
@@ -348,6 +355,11 @@ export function sharedSecureContext(extraCaPem: string | undefined, probe: strin
     secureContexts.set(key, context);
   }
   return context;
+}
+
+/** tls.connect options that validate with the shared trust for `extraCaPem`. */
+export function trustOptions(extraCaPem: string | undefined, probe: string): { secureContext: SecureContext } {
+  return { secureContext: sharedSecureContext(extraCaPem, probe) };
 }
 
 /** A probe's result envelope: started at `startedAt`, timed from `t0` (performance.now()), operation kept only with a failure. */

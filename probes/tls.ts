@@ -4,14 +4,21 @@
 // sni_blocking and webconnectivity TLS steps). The certificate is judged
 // after the handshake, so a handshake with a bad certificate is still on
 // the record with its version, ALPN and the certificate it showed.
+//
+// For an http:// input the probe checks DNS consistency, as OONI's current
+// Web Connectivity does: one handshake on 443 with SNI = the host to each
+// address, recorded with purpose 'dns_consistency'. A certificate for the
+// name that validates on an address shows the address serves the name.
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { FAILURE, classifyCertificateCode } from './failure.js';
-import { ProbeClock, connectTcp, elapsedMs, failureOf, now, parseProbeUrl, tlsHandshake, trustedCa } from './net.js';
-import { addressesFor } from './tcp.js';
+import { ProbeClock, connectTcp, elapsedMs, failureOf, now, parseProbeUrl, tlsHandshake, trustOptions } from './net.js';
+import { addressesFor, ipv6Availability, isNoRouteV6 } from './tcp.js';
 import type { CertValidation, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult, TlsDetails, TlsHandshakeResult } from './types.js';
 
 export const ALPN_OFFER = ['h2', 'http/1.1'];
+/** The port of the DNS-consistency handshakes for an http:// input. */
+export const CONSISTENCY_PORT = 443;
 
 type PeerSummary = NonNullable<TlsHandshakeResult['peer_certificate']>;
 
@@ -59,6 +66,7 @@ async function measureHandshake(
   clock: ProbeClock,
   options: ProbeOptions,
   signal: AbortSignal,
+  purpose: TlsHandshakeResult['purpose'],
 ): Promise<{ record: TlsHandshakeResult; operation: 'connect' | 'tls_handshake' }> {
   const record: TlsHandshakeResult = {
     ip,
@@ -73,6 +81,7 @@ async function measureHandshake(
     alpn: null,
     handshake_ms: null,
     peer_certificate: null,
+    ...(purpose ? { purpose } : {}),
   };
   let tcp: Socket;
   try {
@@ -84,8 +93,8 @@ async function measureHandshake(
   }
   const started = now();
   try {
-    const ca = trustedCa(options.extraCaPem);
-    const socket = await tlsHandshake(tcp, { servername: serverName, ALPNProtocols: ALPN_OFFER, rejectUnauthorized: false, ...(ca ? { ca } : {}) }, signal, options.timeoutMs);
+    const trust = trustOptions(options.extraCaPem, 'tls');
+    const socket = await tlsHandshake(tcp, { servername: serverName, ALPNProtocols: ALPN_OFFER, rejectUnauthorized: false, ...trust }, signal, options.timeoutMs);
     record.handshake_ms = elapsedMs(started);
     record.tls_version = socket.getProtocol() ?? null;
     record.alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null;
@@ -112,16 +121,26 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   const envelope = clock.envelope<TlsDetails>('tls');
   const result = (failure: Failure, operation: 'resolve' | 'connect' | 'tls_handshake' | null) => envelope(details, failure, operation);
 
+  // An http:// input: DNS consistency only; an IP has no name to check.
+  const consistency = target.scheme === 'http';
+  if (consistency) details.purpose = 'dns_consistency';
+  if (consistency && target.hostIsIp) return result(null, null);
+
   const { addresses, failure: resolveFailure } = await addressesFor(input, target.host, signal);
   if (addresses.length === 0) return result(resolveFailure ?? FAILURE.dnsNoAnswer, 'resolve');
 
-  // An IP has no name to send: only the innocuous SNI is tried.
-  const names: { name: string; innocuous: boolean }[] = target.hostIsIp
-    ? [{ name: options.innocuousSni, innocuous: true }]
-    : [
-        { name: target.host, innocuous: false },
-        { name: options.innocuousSni, innocuous: true },
-      ];
+  // An IP has no name to send: only the innocuous SNI is tried. A
+  // consistency check needs the name only.
+  const names: { name: string; innocuous: boolean }[] = consistency
+    ? [{ name: target.host, innocuous: false }]
+    : target.hostIsIp
+      ? [{ name: options.innocuousSni, innocuous: true }]
+      : [
+          { name: target.host, innocuous: false },
+          { name: options.innocuousSni, innocuous: true },
+        ];
+  const port = consistency ? CONSISTENCY_PORT : target.port;
+  const purpose = consistency ? ('dns_consistency' as const) : undefined;
   // Addresses in parallel; for one address the innocuous handshake first, so
   // that a censor's residual block (triggered by the real SNI) cannot spoil
   // the comparison.
@@ -129,16 +148,22 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
     addresses.map(async (ip) => {
       const done: { record: TlsHandshakeResult; operation: 'connect' | 'tls_handshake' }[] = [];
       for (const { name, innocuous } of [...names].reverse()) {
-        done.push(await measureHandshake(ip, target.port, name, innocuous, clock, options, signal));
+        done.push(await measureHandshake(ip, port, name, innocuous, clock, options, signal, purpose));
       }
       return done;
     }),
   );
   const measured = perAddress.flat();
   details.handshakes = measured.map((m) => m.record);
+  const ipv6 = ipv6Availability(details.handshakes);
+  if (ipv6 !== undefined) details.ipv6_available = ipv6;
 
-  // The first real-SNI handshake decides (the innocuous one with an IP host).
-  const decisive = measured.find((m) => !m.record.innocuous) ?? measured[0];
+  // A consistency check is evidence for the DNS judgement, not a TLS outcome.
+  if (consistency) return result(null, null);
+  // The first real-SNI handshake decides (the innocuous one with an IP host),
+  // skipping IPv6 addresses this probe has no route to.
+  const telling = measured.filter((m) => !isNoRouteV6(m.record, ipv6));
+  const decisive = telling.find((m) => !m.record.innocuous) ?? telling[0] ?? measured.find((m) => !m.record.innocuous) ?? measured[0];
   return result(decisive?.record.failure ?? null, decisive?.operation ?? 'tls_handshake');
 }
 

@@ -73,6 +73,8 @@ export interface ProbeOptions {
   sessionPath?: string;
   /** tls_duration: port of the plain-HTTP comparison session (default 80; 0 skips it). */
   sessionPlainPort?: number;
+  /** tcp/tls/http: addresses tried at most per input, IPv4 and IPv6 interleaved (default 4). */
+  maxAddresses?: number;
 }
 
 /**
@@ -166,6 +168,12 @@ export interface TcpConnectResult {
 
 export interface TcpDetails {
   connects: TcpConnectResult[];
+  /**
+   * false when every IPv6 connect failed with network_unreachable: this
+   * probe has no IPv6 route, and those failures say nothing about the site.
+   * true when an IPv6 connect got further; absent when none was tried.
+   */
+  ipv6_available?: boolean;
 }
 
 export type CertValidation = 'valid' | 'wrong_host' | 'unknown_authority' | 'expired' | 'invalid' | null;
@@ -186,10 +194,20 @@ export interface TlsHandshakeResult {
   handshake_ms: number | null;
   /** Subject CN and SANs of the leaf, for the record. */
   peer_certificate: { subject_cn: string | null; san: string[]; issuer_cn: string | null; not_after: string | null } | null;
+  /**
+   * 'dns_consistency': a handshake on 443 for an http:// input, made only
+   * to learn whether TLS for the name validates on the resolved address
+   * (OONI's Web Connectivity does the same); its failure is no TLS blocking.
+   */
+  purpose?: 'dns_consistency';
 }
 
 export interface TlsDetails {
   handshakes: TlsHandshakeResult[];
+  /** As TcpDetails.ipv6_available, from the handshakes' connects. */
+  ipv6_available?: boolean;
+  /** Set for an http:// input: every handshake is a DNS-consistency check. */
+  purpose?: 'dns_consistency';
 }
 
 export interface HttpHop {
@@ -212,26 +230,77 @@ export interface HttpHop {
   /** SHA-256 (hex) of the capped body. */
   body_sha256: string | null;
   timings: { connect_ms: number | null; tls_ms: number | null; first_byte_ms: number | null; total_ms: number | null };
+  /** The HTTP version spoken on this hop: 'h2' or 'http/1.1' (ALPN over TLS); null when no connection was made. */
+  negotiated_protocol?: 'h2' | 'http/1.1' | null;
 }
 
 export interface HttpDetails {
   /** Each hop of the redirect chain, in order; the last is the final response or failure. */
   hops: HttpHop[];
+  /** The chain went on past the redirect limit; the last hop's failure says so. */
+  redirect_limit_reached?: boolean;
 }
 
-/** How a long-lived session ended. */
-export type SessionEnd = 'horizon' | 'reset' | 'eof' | 'timeout' | 'error' | 'connect_failed';
+/**
+ * How a long-lived session (or one connection of it) ended.
+ * - `horizon`: it lived until the probe stopped it.
+ * - `reset`: RST (connection_reset). Abrupt.
+ * - `timeout`: silence, no answer within the interval plus the timeout. Abrupt.
+ * - `eof`: a bare FIN; on TLS, a FIN without close_notify (abrupt); on plain HTTP, graceful.
+ * - `close_notify`: TLS close_notify, then FIN: the server closed cleanly. Graceful.
+ * - `http_close`: the server announced `Connection: close` and closed. Graceful.
+ * - `keepalive_limit`: the server closed an idle connection at its announced
+ *   `Keep-Alive: timeout=N`, or after its `max=M` requests. Graceful.
+ * - `error`: anything else (a malformed response, a TLS error, an abort).
+ * - `connect_failed`: the connection or handshake never came up.
+ */
+export type SessionEnd =
+  | 'horizon'
+  | 'reset'
+  | 'eof'
+  | 'timeout'
+  | 'error'
+  | 'connect_failed'
+  | 'close_notify'
+  | 'http_close'
+  | 'keepalive_limit';
+
+/** One connection of a long-lived session: a graceful close is followed by a fresh connection. */
+export interface SessionSegment {
+  /** Seconds from the first connection's start to this one's. */
+  started_after_s: number;
+  /** This connection's age when it ended; null when it reached the horizon or never came up. */
+  died_after_s: number | null;
+  end: SessionEnd;
+  /** Only abrupt ends (RST, silence, a FIN without close_notify on TLS) can count toward a cut. */
+  abrupt: boolean;
+  failure: Failure;
+  requests_completed: number;
+  bytes_received: number;
+  /** The server's last `Keep-Alive` header on this connection, parsed (null: none). */
+  keep_alive: { timeout_s: number | null; max: number | null } | null;
+}
 
 export interface SessionResult {
   kind: 'tls' | 'plain';
   ip: string | null;
   port: number;
-  /** Seconds from the start of the session to its death; null when it lived to the horizon. */
+  /**
+   * Age of the connection that died abruptly (RST, silence, a FIN without
+   * close_notify on TLS), in seconds; null when none did. Graceful closes
+   * are not deaths: they are in `segments`.
+   */
   died_after_s: number | null;
+  /** The abrupt end, when there was one; else the last connection's end (`horizon` when it lived). */
   end: SessionEnd;
   failure: Failure;
+  /** Totals over every connection of the session. */
   bytes_received: number;
   requests_completed: number;
+  /** true when the session died abruptly (then `died_after_s` is its age). */
+  abrupt?: boolean;
+  /** Every connection in order; more than one when the server closed gracefully and a fresh one was opened. */
+  segments?: SessionSegment[];
 }
 
 export interface TlsDurationDetails {
@@ -248,7 +317,26 @@ export interface ThroughputSample {
   bytes: number;
 }
 
+/** Why the throughput probe downloaded the resource it did. */
+export type ThroughputChoice =
+  /** The target's `throughput=URL` tag. */
+  | 'tag'
+  /** options.throughputPath. */
+  | 'path'
+  /** The largest 2xx resource the page links to on the same site. */
+  | 'largest_linked'
+  /** The page itself: nothing it links to was larger (or it links to nothing usable). */
+  | 'page';
+
+export interface ThroughputCandidate {
+  url: string;
+  /** The size learned by HEAD (or a one-byte range request); null when unknown. */
+  size: number | null;
+  status_code: number | null;
+}
+
 export interface ThroughputDetails {
+  /** What was downloaded: the final URL, after redirects. */
   url: string;
   bytes: number;
   duration_s: number;
@@ -262,6 +350,16 @@ export interface ThroughputDetails {
   domestic: boolean;
   /** HTTP status of the download's response (null when none arrived): a 403 blockpage is no throughput figure. */
   status_code?: number | null;
+  /** The URL first asked for (the input, the tag's URL, or the chosen resource), before redirects. */
+  requested_url?: string;
+  /** Redirects followed to reach `url`, in order (at most 5). */
+  redirects?: string[];
+  /** Why this resource: a tag, the configured path, the largest linked resource, or the page itself. */
+  resource_choice?: ThroughputChoice;
+  /** The linked resources sized when looking for the largest (at most a few). */
+  candidates?: ThroughputCandidate[];
+  /** true when the body was read to its end (false: the byte or time cap, or a failure, stopped it). */
+  complete?: boolean;
 }
 
 export interface ProtocolFlowResult {
@@ -281,9 +379,12 @@ export interface ProtocolFlowResult {
    * A server that answers the first junk packet and closes is strict, not filtered.
    */
   first_byte_after_write?: number | null;
+  /** The address this flow went to (the same as ProtocolDetails.ip), so flows can be compared across endpoints. */
+  ip?: string;
 }
 
 export interface ProtocolDetails {
+  /** The endpoint address tested (one per probe run); with each flow's port it names the endpoint. */
   ip: string | null;
   flows: ProtocolFlowResult[];
 }

@@ -3,13 +3,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
-import { PROBES } from '../probes/index.js';
-import { PROBE_KINDS, type ProbeKind, type Target } from '../probes/types.js';
+import type { ProbeKind, Target } from '../probes/types.js';
 import { defaultFingerprints } from './analysis/fingerprints.js';
 import { judgeSweep, needsRetry } from './analysis/verdict.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
 import { UsageError } from './cli/command.js';
 import { loadConfig } from './config/load.js';
+import { PROBE_KINDS, PROBES } from './experiments/registry.js';
+import { lookupAsn } from './net/asn.js';
 import type { Config } from './config/schema.js';
 import { queryControl } from './control/client.js';
 import { Metrics } from './http/metrics.js';
@@ -99,7 +100,16 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
     pipeline,
     async sweep(request) {
       const outcome = await runSweep(
-        { store, config, probes: PROBES, logger: sweepLogger, judge: judgeSweep, needsRetry, judgeOptions: { fingerprints }, queryControl },
+        {
+          store,
+          config,
+          probes: PROBES,
+          logger: sweepLogger,
+          judge: judgeSweep,
+          needsRetry,
+          judgeOptions: { fingerprints, asnOf: (ip) => lookupAsn(ip), probeTimeoutMs: config.probe.timeoutMs },
+          queryControl,
+        },
         { ...request, targets: request.targets ?? targets },
       );
       metrics.recordMeasurements(outcome.measurements);
@@ -129,6 +139,8 @@ export function toObservation(outcome: SweepOutcome): SweepObservation {
       kind: u.kind,
       verdict: u.verdict.verdict,
       measurement_ids: u.measurementIds,
+      failed: u.failed,
     })),
+    control: outcome.control,
   };
 }

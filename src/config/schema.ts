@@ -1,6 +1,7 @@
 // The configuration: its shape and the defaults that work with no file at
 // all. Loading (file, environment, flags) and validation live in load.ts.
 import type { ProbeKind, ProbeOptions } from '../../probes/types.js';
+import { scheduleProbes } from '../experiments/registry.js';
 
 export interface ScheduleConfig {
   /** Probe kinds this schedule runs. */
@@ -52,6 +53,15 @@ export interface Config {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; pretty: boolean | 'auto' };
 }
 
+/**
+ * OONI's public Web Connectivity test helpers, tried in order: the
+ * web-connectivity list OONI's bouncer serves (ooni/probe-cli
+ * internal/probeservices, as of 2026). A
+ * volunteer gets a control with no setup; `controls: []`, RASAD_CONTROL=none
+ * or --no-control turn it off. README's safety section says what they learn.
+ */
+export const OONI_TEST_HELPERS: readonly string[] = ['https://0.th.ooni.org/', 'https://1.th.ooni.org/', 'https://2.th.ooni.org/', 'https://3.th.ooni.org/'];
+
 /** A common browser's User-Agent: the probe should not stand out on the wire. */
 export const BROWSER_USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -79,13 +89,13 @@ export function defaultConfig(): Config {
     db: './data/rasad.db',
     targets: 'targets.txt',
     schedules: {
-      web: { probes: ['dns', 'tcp', 'tls', 'http'], everyS: 3600, jitterS: 300, concurrency: 20 },
-      long: { probes: ['tls_duration', 'throughput', 'protocol'], everyS: 6 * 3600, jitterS: 600, concurrency: 8 },
+      web: { probes: scheduleProbes('web'), everyS: 3600, jitterS: 300, concurrency: 20 },
+      long: { probes: scheduleProbes('long'), everyS: 6 * 3600, jitterS: 600, concurrency: 8 },
     },
     perHostConcurrency: 2,
     measurementDeadlineMs: 60_000,
     probe: { ...DEFAULT_PROBE_OPTIONS },
-    controls: [],
+    controls: [...OONI_TEST_HELPERS],
     retries: 2,
     confirmSweeps: 2,
     webhooks: [],

@@ -1,11 +1,14 @@
 // The control client: asks Web Connectivity test helpers (OONI's, or a
 // `rasad helper`) to measure a URL from outside, trying each helper in turn.
 // Whatever comes back is validated: a malformed answer counts as that
-// helper's failure, never as a control and never as a crash.
+// helper's failure, never as a control and never as a crash. A helper that
+// answers 503 is busy, not broken: it is asked once more after a short
+// pause, then the next helper is tried. Each helper asked is reported up or
+// down, for the control.up / control.down events.
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { classifyError } from '../../probes/failure.js';
+import { sharedSecureContext } from '../../probes/net.js';
 import { BROWSER_USER_AGENT } from '../config/schema.js';
 import type { ControlAnswer } from '../model.js';
 
@@ -16,15 +19,31 @@ export interface ControlRequest {
   tcpConnect: string[];
 }
 
+/**
+ * One helper asked during a query. `up`: it answered as a helper does (a
+ * valid answer, or 503 busy); down: unreachable, another HTTP status, or an
+ * answer that is not one (maybe a censor's page in its place).
+ */
+export interface HelperHealth {
+  url: string;
+  up: boolean;
+  /** Why it gave no control (as in `failures`), or null when it answered. */
+  failure: string | null;
+}
+
 export interface ControlQueryResult {
   answer: ControlAnswer | null;
   /** The helper that answered, or null. */
   helper: string | null;
   /** Each helper that did not answer, and why (an OONI failure string or `malformed_answer: ...`). */
   failures: { helper: string; failure: string }[];
+  /** Each helper asked, in order, up or down. Helpers after the one that answered were not asked. */
+  health: HelperHealth[];
 }
 
 export const DEFAULT_CONTROL_TIMEOUT_MS = 30_000;
+/** The pause before asking a busy (503) helper once more. */
+export const DEFAULT_BUSY_RETRY_MS = 1_000;
 /** A helper's answer is small (a few KiB); anything far larger is not an answer. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
@@ -43,37 +62,70 @@ export async function queryControl(
   helperUrls: string[],
   req: ControlRequest,
   signal: AbortSignal,
-  opts: { timeoutMs?: number; extraCaPem?: string } = {},
+  opts: { timeoutMs?: number; extraCaPem?: string; busyRetryMs?: number } = {},
 ): Promise<ControlQueryResult> {
   const failures: { helper: string; failure: string }[] = [];
+  const health: HelperHealth[] = [];
   const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_CONTROL_TIMEOUT_MS;
+  const busyRetryMs = opts.busyRetryMs !== undefined && opts.busyRetryMs >= 0 ? opts.busyRetryMs : DEFAULT_BUSY_RETRY_MS;
   const body = JSON.stringify({
     http_request: req.url,
     http_request_headers: req.headers ?? DEFAULT_HEADERS,
     tcp_connect: Array.isArray(req.tcpConnect) ? req.tcpConnect : [],
   });
   const agent = new Agent({
-    connect: { timeout: timeoutMs, ...(opts.extraCaPem ? { ca: [...rootCertificates, opts.extraCaPem] } : {}) },
+    // The shared secure context: a `ca` list would build one per connection.
+    connect: { timeout: timeoutMs, ...(opts.extraCaPem ? { secureContext: sharedSecureContext(opts.extraCaPem, 'control') } : {}) },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
+  const fail = (helper: string, failure: string, up: boolean) => {
+    failures.push({ helper, failure });
+    health.push({ url: helper, up, failure });
+  };
   try {
     for (const helper of Array.isArray(helperUrls) ? helperUrls : []) {
-      if (signal.aborted) {
-        failures.push({ helper, failure: 'interrupted' });
-        continue;
-      }
-      try {
-        const answer = await askHelper(helper, body, agent, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
-        return { answer, helper, failures };
-      } catch (err) {
-        failures.push({ helper, failure: signal.aborted ? 'interrupted' : describeFailure(err) });
+      for (let attempt = 0; ; attempt++) {
+        if (signal.aborted) {
+          failures.push({ helper, failure: 'interrupted' });
+          break;
+        }
+        try {
+          const answer = await askHelper(helper, body, agent, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+          health.push({ url: helper, up: true, failure: null });
+          return { answer, helper, failures, health };
+        } catch (err) {
+          if (signal.aborted) {
+            failures.push({ helper, failure: 'interrupted' });
+            break;
+          }
+          const busy = err instanceof HelperStatusError && err.status === 503;
+          if (busy && attempt === 0) {
+            await pause(busyRetryMs, signal);
+            continue;
+          }
+          fail(helper, describeFailure(err), busy);
+          break;
+        }
       }
     }
-    return { answer: null, helper: null, failures };
+    return { answer: null, helper: null, failures, health };
   } finally {
     await agent.close().catch(() => {});
   }
+}
+
+/** Waits `ms`, or less when the signal aborts; never rejects. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function askHelper(helper: string, body: string, agent: Agent, signal: AbortSignal): Promise<ControlAnswer> {

@@ -9,7 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, Target } from '../../probes/types.js';
+import { startPhase } from '../../probes/net.js';
+import { preferConnected } from '../../probes/tcp.js';
+import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
+import { unitFailure } from '../analysis/verdict.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
@@ -25,7 +28,24 @@ export interface ControlQuery {
     req: { url: string; headers?: Record<string, string[]>; tcpConnect: string[] },
     signal: AbortSignal,
     opts?: { timeoutMs?: number; extraCaPem?: string },
-  ): Promise<{ answer: ControlAnswer | null; helper: string | null; failures: { helper: string; failure: string }[] }>;
+  ): Promise<{ answer: ControlAnswer | null; helper: string | null; failures: { helper: string; failure: string }[]; health?: HelperHealth[] }>;
+}
+
+/** Whether a control helper answered (or was only busy), as the client saw it. */
+export interface HelperHealth {
+  url: string;
+  up: boolean;
+  failure: string | null;
+}
+
+/** How the control fared over one sweep: the change detector turns it into control.down / control.up. */
+export interface ControlHealth {
+  /** Units whose URL was sent to the control. */
+  asked: number;
+  /** Of those, how many got an answer. */
+  answered: number;
+  /** The last word on each helper in this sweep. */
+  helpers: HelperHealth[];
 }
 
 export interface SweepDeps {
@@ -63,6 +83,8 @@ export interface SweepUnitOutcome {
   url: string;
   verdict: VerdictResult;
   measurementIds: string[];
+  /** The unit's probes did not reach the target (whatever the verdict): shutdowns are seen from these raw failures. */
+  failed: boolean;
 }
 
 export interface SweepOutcome {
@@ -75,6 +97,8 @@ export interface SweepOutcome {
   countsByVerdict: Record<string, number>;
   /** Measurements that could not be stored (disk full, ...). */
   dropped: number;
+  /** null when no control is configured or no unit asked one. */
+  control: ControlHealth | null;
 }
 
 interface UnitRun {
@@ -112,6 +136,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     return l;
   };
 
+  const controlHealth: ControlHealth = { asked: 0, answered: 0, helpers: [] };
   const inFlight = new Set<string>();
   let done = 0;
   const writer = new BatchWriter(store, logger);
@@ -126,7 +151,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
           inFlight.add(unit.url);
           report();
           try {
-            const run = await runUnit(deps, runId, unit, signal);
+            const run = await runUnit(deps, runId, unit, signal, controlHealth);
             writer.add(run.measurements);
             return run;
           } catch (err) {
@@ -169,7 +194,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       measurements.push(m);
       countsByVerdict[verdict.verdict] = (countsByVerdict[verdict.verdict] ?? 0) + 1;
     }
-    outcomes.push({ kind: run.unit.kind, target: run.unit.target, url: run.unit.url, verdict, measurementIds: run.measurements.map((m) => m.measurement_id) });
+    const failed = safeUnitFailed(observations[i]!);
+    outcomes.push({ kind: run.unit.kind, target: run.unit.target, url: run.unit.url, verdict, measurementIds: run.measurements.map((m) => m.measurement_id), failed });
   });
 
   try {
@@ -186,7 +212,16 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     logger.error({ run_id: runId, err: (err as Error).message }, 'could not mark the run finished');
   }
   logger.info({ run_id: runId, schedule: request.schedule, status, ...summary }, `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}`);
-  return { runId, startedAt, status, durationS, units: outcomes, measurements, countsByVerdict, dropped };
+  const control = controlHealth.asked > 0 ? controlHealth : null;
+  return { runId, startedAt, status, durationS, units: outcomes, measurements, countsByVerdict, dropped, control };
+}
+
+function safeUnitFailed(observation: UnitObservation): boolean {
+  try {
+    return unitFailure(observation).failed;
+  } catch {
+    return false;
+  }
 }
 
 function formatCounts(counts: Record<string, number>): string {
@@ -245,11 +280,16 @@ function measurementDeadlineMs(config: Config, kind: ProbeKind): number {
 }
 
 async function runProbe(deps: SweepDeps, kind: ProbeKind, target: Target, url: string, addresses: string[], options: ProbeOptions, sweepSignal: AbortSignal): Promise<ProbeResult> {
-  const signal = AbortSignal.any([sweepSignal, AbortSignal.timeout(measurementDeadlineMs(deps.config, kind))]);
-  return deps.probes[kind].run({ target, url, addresses, options }, signal);
+  // One timer and one listener per probe (cheaper than AbortSignal.any + AbortSignal.timeout at 200 units in flight).
+  const phase = startPhase(sweepSignal, measurementDeadlineMs(deps.config, kind), 'measurement');
+  try {
+    return await deps.probes[kind].run({ target, url, addresses, options }, phase.signal);
+  } finally {
+    phase.dispose();
+  }
 }
 
-async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal: AbortSignal): Promise<UnitRun> {
+async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal: AbortSignal, health: ControlHealth): Promise<UnitRun> {
   const { config } = deps;
   const options = config.probe;
   const attempts: AttemptResults[] = [];
@@ -269,9 +309,11 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
         addresses = (result.details as DnsDetails).addresses ?? [];
         // The control measures the same URL from outside, with the addresses we found, while we go on.
         if (attempt === 0 && experiment?.webControl && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
-          controlPromise = queryControlFor(deps, unit.url, addresses, signal);
+          controlPromise = queryControlFor(deps, unit.url, addresses, signal, health);
         }
       }
+      // The next probes try the addresses that accepted a connection first.
+      if (kind === 'tcp') addresses = preferConnected(addresses, result.details as TcpDetails, portOf(unit.url));
     }
     attempts.push(results);
     if (!experiment?.retried || !deps.needsRetry(results, unit.url, unit.kind)) break;
@@ -302,7 +344,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
   return { unit, attempts, control, controlFailed, controlHelper, measurements };
 }
 
-async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal) {
+async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal, health: ControlHealth) {
+  health.asked++;
   const port = portOf(url);
   const tcpConnect = addresses.slice(0, 4).map((ip) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`));
   try {
@@ -311,6 +354,12 @@ async function queryControlFor(deps: SweepDeps, url: string, addresses: string[]
       extraCaPem: deps.config.probe.extraCaPem,
     });
     if (!res.answer) deps.logger.warn({ url, failures: res.failures }, 'no control helper answered');
+    else health.answered++;
+    for (const h of res.health ?? []) {
+      const known = health.helpers.find((k) => k.url === h.url);
+      if (known) Object.assign(known, h);
+      else health.helpers.push({ ...h });
+    }
     return { answer: res.answer, helper: res.helper };
   } catch (err) {
     deps.logger.warn({ url, err: (err as Error).message }, 'control query failed');

@@ -16,7 +16,7 @@ export function hostnameProblem(host: string): string | null {
   if (host.startsWith('[') || isIPv4(host)) return null;
   if (host === '') return 'no host';
   const shown = show(host);
-  if (host.endsWith('.')) return `bad domain ${shown} (drop the trailing dot)`;
+  if (host.endsWith('.') && !host.endsWith('..')) return `bad domain ${shown} (drop the trailing dot)`;
   if (host.length > MAX_NAME) return `bad domain ${shown} (longer than ${MAX_NAME} characters)`;
   const labels = host.split('.');
   for (const label of labels) {

@@ -11,9 +11,14 @@
 // on two lines, or a bare domain and one of its URLs) is an error, not a
 // warning: the measurements of an input are keyed by it, so two lines with
 // possibly different categories or tags for one input cannot both hold.
-import { readFileSync } from 'node:fs';
+//
+// A list is capped (MAX_TARGETS, MAX_TARGETS_FILE_BYTES): every Citizen Lab
+// list together fits, and a runaway file (a million lines once took 3.9 GB)
+// is refused with one line instead of filling the memory. The text is walked
+// line by line, without splitting it into an array first.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Target } from '../../probes/types.js';
-import { UsageError } from '../cli/command.js';
+import { TargetsInvalidError } from '../errors.js';
 import { CITIZEN_LAB_CATEGORIES, DEFAULT_CATEGORY, isCategoryCode } from './categories.js';
 import { hostnameProblem, normaliseHost, show } from './host.js';
 
@@ -28,11 +33,14 @@ export interface TargetLineError {
 
 export interface ParsedTargets {
   targets: Target[];
+  /** The first MAX_REPORTED_ERRORS bad lines. */
   errors: TargetLineError[];
+  /** Every bad line, reported or not (a file of garbage is not held in memory as a million errors). */
+  badLines: number;
 }
 
-/** A targets file that cannot be used. A UsageError, so the CLI prints the one line and exits 2. */
-export class TargetsError extends UsageError {
+/** A targets file that cannot be used. Code RASAD_TARGETS_INVALID: the CLI prints the one line and exits 2. */
+export class TargetsError extends TargetsInvalidError {
   override name = 'TargetsError';
   constructor(
     readonly file: string,
@@ -46,6 +54,12 @@ export class TargetsError extends UsageError {
 }
 
 export const MAX_TAGS = 8;
+/** Targets in one list at most: every Citizen Lab list together (about 150 lists) fits. */
+export const MAX_TARGETS = 50_000;
+/** A targets file's size at most, in bytes (UTF-8). */
+export const MAX_TARGETS_FILE_BYTES = 5 * 1024 * 1024;
+/** Bad lines kept with their message; the others are only counted. */
+export const MAX_REPORTED_ERRORS = 1000;
 const MAX_LINE = 4096;
 const MAX_TARGET = 2048;
 const TAG = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -55,41 +69,86 @@ const CODE_LIKE = /^[A-Z][A-Z0-9]*$/;
 export function parseTargets(text: string, file: string): ParsedTargets {
   const targets: Target[] = [];
   const errors: TargetLineError[] = [];
+  let badLines = 0;
   const seen = new Map<string, number>();
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const fail = (reason: string) => errors.push({ file, line: lineNo, reason, message: `${file}:${lineNo}: ${reason}` });
-    const line = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
+  const fail = (lineNo: number, reason: string) => {
+    badLines++;
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ file, line: lineNo, reason, message: `${file}:${lineNo}: ${reason}` });
+  };
+  let bytes = 0;
+  let start = text.startsWith('\uFEFF') ? 1 : 0;
+  for (let lineNo = 1; start <= text.length; lineNo++) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(start, end > start && text[end - 1] === '\r' ? end - 1 : end);
+    start = end + 1;
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > MAX_TARGETS_FILE_BYTES + 1) {
+      fail(lineNo, `the file goes over ${MAX_TARGETS_FILE_BYTES} bytes (5 MiB), the limit of a targets list, at this line (split the list)`);
+      break;
+    }
     const parsed = parseTargetLine(line);
     if (parsed === null) continue;
     if ('error' in parsed) {
-      fail(parsed.error);
+      fail(lineNo, parsed.error);
       continue;
+    }
+    if (targets.length === MAX_TARGETS) {
+      fail(lineNo, `more than ${MAX_TARGETS} targets, the limit of a targets list (split the list)`);
+      break;
     }
     const repeated = parsed.inputs.find((input) => seen.has(input));
     if (repeated !== undefined) {
-      fail(`duplicate input ${show(repeated)} (already on line ${seen.get(repeated)})`);
+      fail(lineNo, `duplicate input ${show(repeated)} (already on line ${seen.get(repeated)})`);
       continue;
     }
     for (const input of parsed.inputs) seen.set(input, lineNo);
     targets.push({ ...parsed, file, line: lineNo });
   }
-  return { targets, errors };
+  return { targets, errors, badLines };
 }
+
+/**
+ * A targets file's text, read only up to the size limit: a file larger than
+ * that is refused before it is read, and never held in memory whole.
+ * `shown` is how messages name it (as the user wrote it).
+ */
+export function readTargetsFile(path: string, shown = path): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new TargetsError(shown, null, [], `${shown}: cannot read the targets file (${errorCode(err)})`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const tooLarge = () => new TargetsError(shown, null, [], `${shown}: the targets file is larger than 5 MiB (${MAX_TARGETS_FILE_BYTES} bytes), the limit of a targets list (split the list)`);
+    if (size > MAX_TARGETS_FILE_BYTES) throw tooLarge();
+    // Read one byte past the limit: a file that grew (or a pipe, whose size is 0) is caught too.
+    const buffer = Buffer.alloc(MAX_TARGETS_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_TARGETS_FILE_BYTES) throw tooLarge();
+    }
+    return buffer.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof TargetsError) throw err;
+    throw new TargetsError(shown, null, [], `${shown}: cannot read the targets file (${errorCode(err)})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** Reads and parses a targets file; throws a TargetsError naming the first bad line (and how many others). */
 export function loadTargets(path: string): Target[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new TargetsError(path, null, [], `${path}: cannot read the targets file (${code})`);
-  }
-  const { targets, errors } = parseTargets(text, path);
-  if (errors.length > 0) {
-    const others = errors.length - 1;
+  const { targets, errors, badLines } = parseTargets(readTargetsFile(path), path);
+  if (badLines > 0) {
+    const others = badLines - 1;
     const more = others > 0 ? ` (and ${others} more bad line${others === 1 ? '' : 's'})` : '';
     throw new TargetsError(path, errors[0]!.line, errors, errors[0]!.message + more);
   }
@@ -199,10 +258,15 @@ function normaliseWebUrl(written: string, authorityStart: number): { href: strin
   } catch {
     return { error: `bad URL ${show(written)}` };
   }
+  // A fully qualified name's trailing dot ("www.kproxy.com.", as some lists write it) names the same host.
+  const host = withoutTrailingDot(url.hostname);
+  if (host !== url.hostname) url.hostname = host;
   const problem = hostnameProblem(url.hostname);
   if (problem) return { error: problem };
-  // A fragment never goes on the wire: two lines differing only by one are the same input.
-  url.hash = '';
+  // A fragment never goes on the wire, so two lines differing only by one are
+  // the same input; but a "#!" (hashbang) fragment is a route of the page
+  // (http://twitter.com/#!/name), and lists use it to tell pages apart: it stays.
+  if (!url.hash.startsWith('#!')) url.hash = '';
   return { href: url.href };
 }
 
@@ -219,7 +283,7 @@ function normaliseTcp(afterSlashes: string): { inputs: string[] } | { error: str
   if (authority.host === '') return { error: 'the tcp:// target has no host' };
   const problem = portProblem(authority.port);
   if (problem) return { error: problem };
-  const host = normaliseHost(authority.host);
+  const host = normaliseHost(withoutTrailingDot(authority.host));
   if ('error' in host) return host;
   return { inputs: [`tcp://${host.host}:${Number(authority.port)}`] };
 }
@@ -239,4 +303,9 @@ function expandBare(written: string): { inputs: string[] } | { error: string } {
   const https = normaliseWebUrl(`https://${written}`, 'https://'.length);
   if ('error' in https) return https;
   return { inputs: [http.href, https.href] };
+}
+
+/** "x.com." → "x.com"; "x.com.." is left as it is (an empty label, reported as such). */
+function withoutTrailingDot(host: string): string {
+  return host.endsWith('.') && !host.endsWith('..') ? host.slice(0, -1) : host;
 }

@@ -60,15 +60,18 @@ const validConfig = fc.record(
     db: fc.stringMatching(/^[a-z0-9/._-]{0,20}[a-z]$/),
     schedules: fc.record(
       {
-        web: fc.record(
-          {
-            probes: fc.uniqueArray(fc.constantFrom(...PROBE_KINDS), { minLength: 1 }),
-            everyS: fc.double({ min: 0.001, max: 1e6, noNaN: true }),
-            jitterS: fc.integer({ min: 0, max: 3600 }),
-            concurrency: fc.integer({ min: 1, max: 1000 }),
-          },
-          { requiredKeys: [] },
-        ),
+        web: fc
+          .record(
+            {
+              probes: fc.uniqueArray(fc.constantFrom(...PROBE_KINDS), { minLength: 1 }),
+              everyS: fc.double({ min: 10, max: 1_209_600, noNaN: true }),
+              jitterS: fc.integer({ min: 0, max: 86_400 }),
+              concurrency: fc.integer({ min: 1, max: 1000 }),
+            },
+            { requiredKeys: [] },
+          )
+          // The jitter may not exceed the interval (the default jitter is 300 s).
+          .map((web) => (web.everyS === undefined ? { ...web, jitterS: Math.min(web.jitterS ?? 0, 3600) } : { ...web, jitterS: Math.min(web.jitterS ?? 300, Math.floor(web.everyS)) })),
       },
       { requiredKeys: [] },
     ),

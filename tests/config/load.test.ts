@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/command.js';
 import { ConfigError, loadConfig, parseJson, redactConfig } from '../../src/config/load.js';
-import { defaultConfig } from '../../src/config/schema.js';
+import { defaultConfig, OONI_TEST_HELPERS } from '../../src/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rasad-config-'));
 let n = 0;
@@ -103,7 +103,21 @@ describe('loadConfig: layers', () => {
     const config = loadConfig({ env: {}, overrides });
     config.controls.push('http://127.0.0.1:2/');
     expect(overrides.controls).toEqual(['http://127.0.0.1:1/']);
-    expect(loadConfig({ env: {} }).controls).toEqual([]);
+    expect(loadConfig({ env: {} }).controls).toEqual([...OONI_TEST_HELPERS]);
+  });
+});
+
+describe('the default control', () => {
+  it('is OONI\'s public test helpers, tried in order, so that a volunteer gets a control with no setup', () => {
+    expect(defaultConfig().controls).toEqual(['https://0.th.ooni.org/', 'https://1.th.ooni.org/', 'https://2.th.ooni.org/', 'https://3.th.ooni.org/']);
+    expect(loadConfig({ env: {} }).controls).toEqual(defaultConfig().controls);
+  });
+
+  it('is turned off by controls: [], RASAD_CONTROL=none, or an empty override', () => {
+    expect(loadConfig({ env: { RASAD_CONTROL: 'none' } }).controls).toEqual([]);
+    expect(loadConfig({ env: { RASAD_CONTROL: 'NONE' } }).controls).toEqual([]);
+    expect(loadConfig({ env: {}, overrides: { controls: [] } }).controls).toEqual([]);
+    expect(loadConfig({ env: { RASAD_CONTROL: 'http://127.0.0.1:9/' } }).controls).toEqual(['http://127.0.0.1:9/']);
   });
 });
 
@@ -111,8 +125,9 @@ describe('loadConfig: errors name the source and the key', () => {
   it.each<[string, unknown, string]>([
     ['a string for an integer', { schedules: { web: { concurrency: 'x' } } }, 'schedules.web.concurrency must be an integer from 1 to 1000 (got "x")'],
     ['a fraction for an integer', { retries: 1.5 }, 'retries must be an integer from 0 to 10 (got 1.5)'],
-    ['a zero duration', { probe: { timeoutMs: 0 } }, 'probe.timeoutMs must be a number greater than 0 (got 0)'],
-    ['a negative duration', { schedules: { long: { everyS: -60 } } }, 'schedules.long.everyS must be a number greater than 0 (got -60)'],
+    // Durations and counts have bounds (tests/config/bounds.test.ts): the message gives the range.
+    ['a zero duration', { probe: { timeoutMs: 0 } }, 'probe.timeoutMs must be a number of milliseconds from 100 to 600000 (0.1 s to 10 min) (got 0)'],
+    ['a negative duration', { schedules: { long: { everyS: -60 } } }, 'schedules.long.everyS must be a number of seconds from 0.1 to 1209600 (0.1 s to 14 days) (got -60)'],
     ['a non-http control', { controls: ['http://127.0.0.1:1/', 'ftp://127.0.0.1/'] }, 'controls[1] must be an http:// or https:// URL (got "ftp://127.0.0.1/")'],
     ['a control that is not a list', { controls: 'http://127.0.0.1/' }, 'controls must be a list of http:// or https:// URLs (got "http://127.0.0.1/")'],
     ['a resolver without a port', { probe: { resolver: '127.0.0.1' } }, 'probe.resolver must be "ip:port" (e.g. "127.0.0.1:53" or "[::1]:53"), or "" for the first nameserver of /etc/resolv.conf (got "127.0.0.1")'],
@@ -196,8 +211,10 @@ describe('loadConfig: errors name the source and the key', () => {
     expect(errorOf(() => loadConfig({ file: path, env: { RASAD_HTTP_BIND: '127.0.0.2' } })).message).toBe(
       `${path}: http.port must be an integer from 0 to 65535 (got "eighty")`,
     );
-    // A later layer that fixes the value wins, and the error is gone.
-    expect(loadConfig({ file: path, env: { RASAD_HTTP_PORT: '8080' } }).http.port).toBe(8080);
+    // A later layer that overrides the value does not hide it: every layer is checked on its own.
+    expect(errorOf(() => loadConfig({ file: path, env: { RASAD_HTTP_PORT: '8080' } })).message).toBe(
+      `${path}: http.port must be an integer from 0 to 65535 (got "eighty")`,
+    );
   });
 
   it('reads a relative file from the given directory, and names it as given', () => {

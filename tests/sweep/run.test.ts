@@ -86,13 +86,15 @@ function deps(store: Store, probes: ProbeRegistry, overrides: Partial<SweepDeps>
 const newStore = () => Store.open(join(mkdtempSync(join(tmpdir(), 'rasad-sweep-')), 'db.sqlite'));
 
 describe('planSweep', () => {
-  it('gives a bare domain web units for http and https, and TLS only where TLS is', () => {
-    const units = planSweep([target('news.test'), target('tcp://192.0.2.1:443'), target('tcp://192.0.2.1:22')], ['dns', 'tcp', 'tls', 'http']);
+  it('gives a bare domain web units for http and https, and TLS where TLS is or where it checks an http:// name\'s DNS answer', () => {
+    const units = planSweep([target('news.test'), target('tcp://192.0.2.1:443'), target('tcp://192.0.2.1:22'), target('http://192.0.2.7/')], ['dns', 'tcp', 'tls', 'http']);
     expect(units.map((u) => [u.url, u.probes.join(',')])).toEqual([
-      ['http://news.test/', 'dns,tcp,http'],
+      ['http://news.test/', 'dns,tcp,tls,http'],
       ['https://news.test/', 'dns,tcp,tls,http'],
       ['tcp://192.0.2.1:443', 'dns,tcp,tls'],
       ['tcp://192.0.2.1:22', 'dns,tcp'],
+      // An address has no name whose answer TLS could check.
+      ['http://192.0.2.7/', 'dns,tcp,http'],
     ]);
   });
 
@@ -128,12 +130,13 @@ describe('runSweep', () => {
     const d = deps(store, standInProbes({ failure: (url) => (url.includes('blocked') ? 'connection_reset' : null) }, newStats()));
     const outcome = await runSweep(d, { schedule: 'test', probes: ['dns', 'tcp', 'tls', 'http'], targets: [target('blocked.test'), target('fine.test')], concurrency: 4 });
     const rows = [...store.iterateMeasurements()];
-    expect(rows).toHaveLength(14);
+    // Two bare domains: http:// (dns, tcp, tls for the DNS check, http) and https:// (dns, tcp, tls, http).
+    expect(rows).toHaveLength(16);
     expect(rows.every((m) => m.verdict_reason !== PROVISIONAL_REASON)).toBe(true);
     expect(new Set(rows.filter((m) => m.target === 'blocked.test').map((m) => m.verdict))).toEqual(new Set(['tcp.blocked']));
     expect(new Set(rows.filter((m) => m.target === 'fine.test').map((m) => m.verdict))).toEqual(new Set(['ok']));
     expect(store.getRun(outcome.runId)?.status).toBe('complete');
-    expect(outcome.countsByVerdict).toEqual({ 'tcp.blocked': 7, ok: 7 });
+    expect(outcome.countsByVerdict).toEqual({ 'tcp.blocked': 8, ok: 8 });
     store.close();
   });
 

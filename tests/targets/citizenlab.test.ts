@@ -87,21 +87,53 @@ describe('importCitizenLab', () => {
     for (const t of loaded.targets) expect(t.tags).toEqual(['domestic', 'imported']);
   });
 
-  it('reports each bad row with FILE:LINE, and keeps the good ones', () => {
+  it('skips each bad row with a warning naming FILE:LINE, and keeps the good ones', () => {
     const result = importCitizenLab(bad, 'bad.csv');
-    expect(result.errors.map((e) => e.message)).toEqual([
-      'bad.csv:3: unknown scheme "ftp" (expected http://, https://, tcp:// or a bare domain)',
-      'bad.csv:4: unknown category code "XYZ" (Citizen Lab codes such as NEWS, GRP, MMED, ANON, COMT; see src/targets/categories.ts)',
-      'bad.csv:5: expected 6 fields, got 4',
-      'bad.csv:6: URLs with credentials (user:password@) are not allowed',
-      'bad.csv:7: duplicate input "https://www.bbc.com/persian/" (already on line 2)',
-      'bad.csv:8: text after a closing quote (write "" for a quote inside a quoted field)',
-      'bad.csv:9: empty url',
-      'bad.csv:11: bad port "99999" (expected 1 to 65535)',
-      'bad.csv:12: unterminated quoted field (a " is never closed)',
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((e) => e.message)).toEqual([
+      'bad.csv:3: unknown scheme "ftp" (expected http://, https://, tcp:// or a bare domain) (row skipped)',
+      'bad.csv:4: unknown category code "XYZ" (Citizen Lab codes such as NEWS, GRP, MMED, ANON, COMT; see src/targets/categories.ts) (row skipped)',
+      'bad.csv:5: expected 6 fields, got 4 (row skipped)',
+      'bad.csv:6: URLs with credentials (user:password@) are not allowed (row skipped)',
+      'bad.csv:7: duplicate input "https://www.bbc.com/persian/" (already on line 2) (row skipped)',
+      'bad.csv:8: text after a closing quote (write "" for a quote inside a quoted field) (row skipped)',
+      'bad.csv:9: empty url (row skipped)',
+      'bad.csv:11: bad port "99999" (expected 1 to 65535) (row skipped)',
+      'bad.csv:12: unterminated quoted field (a " is never closed) (row skipped)',
     ]);
+    expect(result.warnings.map((e) => e.line)).toEqual([3, 4, 5, 6, 7, 8, 9, 11, 12]);
     expect(result.lines).toEqual(['https://www.bbc.com/persian/ NEWS', 'https://www.whatsapp.com/    COMT']);
     expect(result.rows).toBe(11);
+    // The file says what was left out, and still loads.
+    expect(result.text).toContain('# skipped bad.csv:3: unknown scheme "ftp"');
+    expect(result.text).not.toContain('(row skipped)');
+    expect(parseTargets(result.text, 'out.txt').errors).toEqual([]);
+  });
+
+  it('keeps hashbang fragments and trailing-dot hosts, and drops rows that repeat an input once normalised', () => {
+    const result = importCitizenLab(fixture('fragments.csv'), 'fragments.csv');
+    expect(result.errors).toEqual([]);
+    expect(result.lines).toEqual([
+      'http://twitter.com/#!/radiofarda  NEWS',
+      'http://twitter.com/#!/bbcpersian  NEWS',
+      'http://www.kproxy.com/            ANON',
+      'https://www.dw.com/fa-ir/#section NEWS',
+      'https://psiphon.ca/en/            ANON',
+    ]);
+    expect(result.warnings.map((w) => w.message)).toEqual([
+      'fragments.csv:5: duplicate input "http://www.kproxy.com/" (already on line 4) (row skipped)',
+      'fragments.csv:7: duplicate input "https://www.dw.com/fa-ir/" (already on line 6) (row skipped)',
+      'fragments.csv:8: unknown scheme "ftp" (expected http://, https://, tcp:// or a bare domain) (row skipped)',
+    ]);
+    const loaded = parseTargets(result.text, 'out.txt');
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.targets.map((t) => t.inputs)).toEqual([
+      ['http://twitter.com/#!/radiofarda'],
+      ['http://twitter.com/#!/bbcpersian'],
+      ['http://www.kproxy.com/'],
+      ['https://www.dw.com/fa-ir/'],
+      ['https://psiphon.ca/en/'],
+    ]);
   });
 
   it('requires a Citizen Lab header row', () => {
@@ -120,6 +152,7 @@ describe('importCitizenLab', () => {
   it('takes the columns by name, in any order, and an empty category as an error', () => {
     const result = importCitizenLab('\uFEFFcategory_code,url\nNEWS,https://www.iranintl.com/\n,https://www.isna.ir/\n', 'o.csv');
     expect(result.lines).toEqual(['https://www.iranintl.com/ NEWS']);
-    expect(result.errors.map((e) => e.message)).toEqual(['o.csv:3: empty category_code']);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((e) => e.message)).toEqual(['o.csv:3: empty category_code (row skipped)']);
   });
 });

@@ -9,6 +9,7 @@ import { UsageError, type CommandIo } from '../../src/cli/command.js';
 import { targetsCommand } from '../../src/cli/commands/targets.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/citizenlab/', import.meta.url));
+const targetFixtures = fileURLToPath(new URL('../fixtures/targets/', import.meta.url));
 
 function harness(env: NodeJS.ProcessEnv = {}) {
   const cwd = mkdtempSync(join(tmpdir(), 'rasad-targets-cmd-'));
@@ -58,15 +59,23 @@ describe('rasad targets import-citizenlab', () => {
     );
   });
 
-  it('fails on a bad row with a one-line error naming file and line, and lists every bad row on stderr', async () => {
+  it('skips each bad row with a warning on stderr naming its line, and writes the good ones', async () => {
     const h = harness();
     copyFileSync(join(fixtures, 'bad.csv'), join(h.cwd, 'bad.csv'));
-    const message = await usageError(targetsCommand.run(['import-citizenlab', 'bad.csv', '--out', 'never.txt'], h.io));
-    expect(message).toBe('bad.csv:3: unknown scheme "ftp" (expected http://, https://, tcp:// or a bare domain) (and 8 more bad lines)');
-    expect(h.stderr().trimEnd().split('\n').map((l) => l.slice(0, l.indexOf(': ')))).toEqual(
-      ['3', '4', '5', '6', '7', '8', '9', '11', '12'].map((n) => `bad.csv:${n}`),
-    );
-    expect(existsSync(join(h.cwd, 'never.txt'))).toBe(false);
+    expect(await targetsCommand.run(['import-citizenlab', 'bad.csv', '--out', 'kept.txt'], h.io)).toBe(0);
+    const stderr = h.stderr().trimEnd().split('\n');
+    expect(stderr.slice(0, -1).map((l) => l.slice(0, l.indexOf(': ')))).toEqual(['3', '4', '5', '6', '7', '8', '9', '11', '12'].map((n) => `bad.csv:${n}`));
+    expect(stderr.slice(0, -1).every((l) => l.endsWith('(row skipped)'))).toBe(true);
+    expect(stderr.at(-1)).toBe('rasad targets: wrote 2 targets from bad.csv to kept.txt');
+    expect(await targetsCommand.run(['check', 'kept.txt'], h.io)).toBe(0);
+  });
+
+  it('imports hashbang URLs and trailing-dot hosts that once failed the whole list', async () => {
+    const h = harness();
+    copyFileSync(join(fixtures, 'fragments.csv'), join(h.cwd, 'fragments.csv'));
+    expect(await targetsCommand.run(['import-citizenlab', 'fragments.csv', '--out', 'f.txt'], h.io)).toBe(0);
+    expect(await targetsCommand.run(['check', 'f.txt'], h.io)).toBe(0);
+    expect(h.stdout()).toMatch(/^f\.txt: 5 targets, 5 inputs/);
   });
 
   it('refuses a missing file, a missing argument and a bad tag', async () => {
@@ -78,7 +87,34 @@ describe('rasad targets import-citizenlab', () => {
   });
 });
 
+describe('rasad targets import-oonirun', () => {
+  it('writes the web_connectivity inputs, says on stderr what it left out, and `check` accepts the result', async () => {
+    const h = harness();
+    copyFileSync(join(targetFixtures, 'oonirun-campaign.json'), join(h.cwd, 'campaign.json'));
+    expect(await targetsCommand.run(['import-oonirun', 'campaign.json', '--out', 'campaign.txt'], h.io)).toBe(0);
+    expect(h.stderr()).toMatch(/^campaign\.json: nettests\[0\]\.inputs\[3\]: unknown scheme "ftp"/);
+    expect(h.stderr()).toMatch(/campaign\.json: nettests\[1\] \("whatsapp"\): only web_connectivity inputs become targets \(skipped\)\n/);
+    expect(h.stderr()).toMatch(/rasad targets: wrote 5 targets from campaign\.json to campaign\.txt\n$/);
+    expect(readFileSync(join(h.cwd, 'campaign.txt'), 'utf8')).toMatch(/^http:\/\/twitter\.com\/#!\/radiofarda +GRP$/m);
+    expect(await targetsCommand.run(['check', 'campaign.txt'], h.io)).toBe(0);
+  });
+
+  it('refuses a descriptor without nettests, in one line', async () => {
+    const h = harness();
+    copyFileSync(join(targetFixtures, 'oonirun-no-nettests.json'), join(h.cwd, 'typo.json'));
+    expect(await usageError(targetsCommand.run(['import-oonirun', 'typo.json'], h.io))).toBe('typo.json: not an OONI Run v2 descriptor (no "nettests" list)');
+  });
+});
+
 describe('rasad targets check', () => {
+  it('refuses a million-line list in one line naming the file', async () => {
+    const h = harness();
+    writeFileSync(join(h.cwd, 'huge.txt'), Array.from({ length: 1_000_000 }, (_, i) => `http://t${i}.example.org/ NEWS`).join('\n'));
+    const message = await usageError(targetsCommand.run(['check', 'huge.txt'], h.io));
+    // Refused as too large (read through readTargetsFile) or at the first target over the cap; never held whole.
+    expect(message).toMatch(/^huge\.txt(:\d+)?: (the (targets )?file (is larger than|goes over) .*5 MiB|more than 50000 targets, the limit of a targets list)/);
+  });
+
   it('names the first bad line and counts the others', async () => {
     const h = harness();
     writeFileSync(join(h.cwd, 'list.txt'), 'facebook.com GRP\nfacebook.com\nx.com LOL\n');

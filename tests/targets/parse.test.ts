@@ -39,6 +39,14 @@ describe('parseTargets: good lines', () => {
     ['tcp://[2001:DB8:0:0::1]:443', ['tcp://[2001:db8::1]:443']],
     ['TCP://Relay.Torproject.ORG:9001', ['tcp://relay.torproject.org:9001']],
     ['tcp://localhost:22', ['tcp://localhost:22']],
+    // A trailing dot (a fully qualified name, as some Citizen Lab rows have it) names the same host.
+    ['http://www.kproxy.com.', ['http://www.kproxy.com/']],
+    ['https://x.com.:8443/a', ['https://x.com:8443/a']],
+    ['kproxy.com.', ['http://kproxy.com/', 'https://kproxy.com/']],
+    ['tcp://relay.example.org.:443', ['tcp://relay.example.org:443']],
+    // A hashbang fragment is a route of the page, and stays; another fragment is dropped.
+    ['http://twitter.com/#!/name', ['http://twitter.com/#!/name']],
+    ['HTTP://Twitter.COM:80/#!/Name?x', ['http://twitter.com/#!/Name?x']],
   ])('%s expands to %j', (written, inputs) => {
     const target = only(written);
     expect(target.inputs).toEqual(inputs);
@@ -80,7 +88,7 @@ describe('parseTargets: good lines', () => {
   });
 
   it('gives each input back unchanged when it is parsed again', () => {
-    for (const written of ['HTTP://A.Radiofarda.COM:80/x?y#z', 'tcp://[::FFFF:1.2.3.4]:5', 'bücher.de/ä']) {
+    for (const written of ['HTTP://A.Radiofarda.COM:80/x?y#z', 'tcp://[::FFFF:1.2.3.4]:5', 'bücher.de/ä', 'http://x.com./#!/a', 'kproxy.com.']) {
       const first = expandTarget(written);
       expect('inputs' in first).toBe(true);
       for (const input of (first as { inputs: string[] }).inputs) expect(expandTarget(input)).toEqual({ inputs: [input] });
@@ -110,7 +118,8 @@ describe('parseTargets: bad lines', () => {
     ['http://under_score.com/', 'bad domain "under_score.com" (label "under_score" has characters other than letters, digits and hyphens)'],
     [`http://${'a'.repeat(64)}.com/`, `bad domain "${'a'.repeat(64)}.com" (a label is longer than 63 characters)`],
     [`http://${Array(64).fill('abc').join('.')}.com/`, `bad domain ${JSON.stringify(Array(64).fill('abc').join('.').slice(0, 80) + '…')} (longer than 253 characters)`],
-    ['http://x.com./', 'bad domain "x.com." (drop the trailing dot)'],
+    ['http://x.com../', 'bad domain "x.com.." (empty label)'],
+    ['tcp://x.com..:443', 'bad domain "x.com.." (empty label)'],
     ['http://xn--zz.com/', 'bad URL "http://xn--zz.com/"'],
     ['http://1.2.3.999/', 'bad URL "http://1.2.3.999/"'],
     ['https://user:secret@x.com/', 'URLs with credentials (user:password@) are not allowed'],

@@ -1,6 +1,7 @@
 // Web connectivity: is this URL reachable, and if not, where is it blocked?
 // The dns, tcp, tls and http probes of one input, judged together against
 // the OONI test helper's view from outside.
+import { isIP } from 'node:net';
 import { dnsProbe } from '../../../probes/dns.js';
 import { httpProbe } from '../../../probes/http.js';
 import { tcpProbe } from '../../../probes/tcp.js';
@@ -34,8 +35,12 @@ export const webExperiment: Experiment = {
         .map((p) => p.kind)
         .filter((kind) => wanted.has(kind))
         .filter((kind) => {
-          // TLS only where there is TLS to test: https, or a bare endpoint on 443.
-          if (kind === 'tls') return parsed.protocol === 'https:' || (parsed.protocol === 'tcp:' && parsed.port === '443');
+          // TLS where there is TLS to test (https, a bare endpoint on 443), and for an http:// name a
+          // handshake on 443 that tells whether the DNS answer serves the name (OONI's consistency check).
+          if (kind === 'tls') {
+            if (parsed.protocol === 'https:' || (parsed.protocol === 'tcp:' && parsed.port === '443')) return true;
+            return parsed.protocol === 'http:' && isIP(parsed.hostname.replace(/^\[|\]$/g, '')) === 0;
+          }
           if (kind === 'http') return parsed.protocol === 'http:' || parsed.protocol === 'https:';
           return true;
         });
