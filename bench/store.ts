@@ -4,7 +4,7 @@
 // bytes are spent on. Goals are printed beside the figures, not asserted.
 //
 // The store scrubs each record and puts its keys in the export's order before
-// it writes it (src/export/stored-record.ts). What that costs is measured in
+// it writes it (src/records/stored-record.ts). What that costs is measured in
 // the same run on the same measurements: the CPU time of preparing the
 // records against that of the JSON.stringify the store did before, and its
 // share of the insert time; and the ingest rate of the same batches written
@@ -12,11 +12,16 @@
 // a second database, batch for batch in turn with the real one (each going
 // first every other batch), so that both rates see the same machine load.
 //
+// At the sweep's end the store sets each measurement's final verdict
+// (updateVerdicts): it patches the stored text in SQL (json_set). Its rate is
+// printed against the full rewrite it replaced (scrub and serialise the whole
+// measurement again), on the same batches, in turn.
+//
 //   node --import tsx bench/store.ts [--rows 100000] [--batch 500] [--keep]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storedMeasurement } from '../src/export/stored-record.js';
+import { storedMeasurement } from '../src/records/stored-record.js';
 import type { Measurement } from '../src/model.js';
 import { Store } from '../src/store/store.js';
 import { syntheticBatches } from './fixtures.js';
@@ -66,6 +71,56 @@ function insertAsBeforeMigration3(store: Store): (batch: Measurement[]) => void 
       });
     }
   });
+}
+
+/** The sweep's final-verdict step: verdict, reason, evidence set, an ok page's body sample dropped. */
+function finalised(m: Measurement): Measurement {
+  const details = m.details as { hops?: { body_sample: string | null }[] };
+  const hops = details.hops?.map((h) => ({ ...h, body_sample: m.verdict === 'ok' ? null : h.body_sample }));
+  return { ...m, verdict_reason: `${m.verdict_reason} (confirmed)`, evidence: { ...(m.evidence as object), confirmed: true }, ...(hops ? { details: { ...details, hops } } : {}) };
+}
+
+/** updateVerdicts (patch in SQL) against the full rewrite it replaced, rows/s each, on the same batches in turn. */
+function verdictUpdates(dir: string, rows: number, batchSize: number): { patchRate: number; rewriteRate: number } {
+  const patched = Store.open(join(dir, 'patch.db'));
+  const rewritten = Store.open(join(dir, 'rewrite.db'));
+  try {
+    const rewrite = rewritten.db.prepare(`UPDATE measurements SET verdict = ?, verdict_reason = ?, record = ?, export_ready = ? WHERE measurement_id = ?`);
+    const rewriteAll = rewritten.db.transaction((batch: Measurement[]) => {
+      for (const m of batch) {
+        const stored = storedMeasurement(m);
+        rewrite.run(m.verdict, stored.verdictReason, stored.record, stored.exportReady ? 1 : 0, m.measurement_id);
+      }
+    });
+    let patchMs = 0;
+    let rewriteMs = 0;
+    let n = 0;
+    let turn = 0;
+    for (const batch of syntheticBatches(rows, batchSize)) {
+      for (const store of [patched, rewritten]) {
+        for (const run of batch.runs) store.beginRun(run);
+        store.insertMeasurements(batch.measurements);
+      }
+      const finals = batch.measurements.map(finalised);
+      const patch = () => {
+        const t0 = performance.now();
+        patched.updateVerdicts(finals);
+        patchMs += performance.now() - t0;
+      };
+      const full = () => {
+        const t0 = performance.now();
+        rewriteAll(finals);
+        rewriteMs += performance.now() - t0;
+      };
+      if (turn++ % 2 === 0) (patch(), full());
+      else (full(), patch());
+      n += finals.length;
+    }
+    return { patchRate: n / (patchMs / 1000), rewriteRate: n / (rewriteMs / 1000) };
+  } finally {
+    patched.close();
+    rewritten.close();
+  }
 }
 
 /** CPU time per row of what the store writes now (storedMeasurement) and of what it wrote before (JSON.stringify), on the same measurements, interleaved batch by batch. */
@@ -149,6 +204,12 @@ function measure(rows: number, batchSize: number, keep: boolean): void {
       `  record prep     ${fmt(prep.storedUs, 2)} µs/row scrubbed and in export order (export-ready: ${fmt(prep.readyShare * 100, 1)}%), ` +
         `against ${fmt(prep.stringifyUs, 2)} µs/row for JSON.stringify alone: +${fmt(prep.storedUs - prep.stringifyUs, 2)} µs/row, ` +
         `${fmt((100 * (prep.storedUs - prep.stringifyUs)) / insertUsPerRow, 1)}% of the ${fmt(insertUsPerRow, 1)} µs/row insert time`,
+    );
+
+    const verdicts = verdictUpdates(dir, Math.min(rows, 50_000), batchSize);
+    console.log(
+      `  final verdicts  ${fmt(verdicts.patchRate)} rows/s patched in SQL (updateVerdicts), against ${fmt(verdicts.rewriteRate)} rows/s rewritten whole (scrub + serialise again): ` +
+        `${(verdicts.patchRate / verdicts.rewriteRate).toFixed(2)}x`,
     );
 
     // Where the bytes go: the JSON record per probe kind and its biggest parts, then tables against indexes.

@@ -1,8 +1,21 @@
 #!/usr/bin/env node
 // The executable: runs the CLI with the process's streams and exits with its code.
+import { EXIT } from './errors.js';
 import { main } from './cli/root.js';
 
 const argv = process.argv.slice(2);
+
+// A reader that went away (`rasad status --json | head -1`) is not an error:
+// the reader has what it wanted, so stop quietly, as `head` users expect.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT.ok);
+  throw err;
+});
+// With stderr gone (`rasad once 2>&1 | head -1`) there is nowhere to say anything: the work goes on, unlogged.
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+  throw err;
+});
 
 main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
   (code) => {
@@ -14,6 +27,6 @@ main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, c
   },
   (err: Error) => {
     process.stderr.write(`rasad: internal error: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.internal;
   },
 );

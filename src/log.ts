@@ -47,6 +47,14 @@ export const REDACT_PATHS = [
 
 export const REDACTED = '[redacted]';
 
+/**
+ * A secret field's value as logged: "[redacted]" when it holds something, and
+ * as it is when it holds nothing (no token set), which "[redacted]" would deny.
+ */
+export function censorSecret(value: unknown): unknown {
+  return value === undefined || value === null || value === '' ? value : REDACTED;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const destination: LogDestination = options.destination ?? pino.destination({ fd: 2, sync: true });
   const isTTY = options.destination ? options.destination.isTTY === true : process.stderr.isTTY === true;
@@ -58,7 +66,7 @@ export function createLogger(options: LoggerOptions): Logger {
       base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      redact: { paths: REDACT_PATHS, censor: censorSecret },
       // The last step before the line is written: scrub what no path can name.
       hooks: { streamWrite: scrubSecrets },
     },

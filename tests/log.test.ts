@@ -80,6 +80,27 @@ describe('createLogger: JSON lines', () => {
   });
 });
 
+describe('createLogger: secret fields that hold nothing', () => {
+  it('says [redacted] only when there is a value to hide', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+    logger.info({ token: null, http: { token: '' }, config: { http: { token: null }, webhooks: [{ url: null, secret: 'sec-BBB' }] } }, 'settings');
+    const record = JSON.parse(out.lines()[0]!);
+    expect(record.token).toBeNull();
+    expect(record.http.token).toBe('');
+    expect(record.config.http.token).toBeNull();
+    expect(record.config.webhooks[0]).toEqual({ url: null, secret: '[redacted]' });
+    expect(out.text()).not.toContain('sec-BBB');
+  });
+
+  it('in the human-readable mode too', () => {
+    const out = capture();
+    createLogger({ level: 'info', pretty: true, destination: out.stream }).info({ token: null }, 'dashboard');
+    expect(out.text()).toMatch(/ dashboard token=null\n$/);
+    expect(out.text()).not.toContain('[redacted]');
+  });
+});
+
 describe('createLogger: human-readable mode', () => {
   it('prints time, level, layer, message and key=value pairs, secrets scrubbed', () => {
     const out = capture();

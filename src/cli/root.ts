@@ -1,6 +1,9 @@
-// rasad's command line: the composition root. Bad input (a flag, a targets
-// line, a config key, an unreadable database) is one line on stderr and exit
-// code 2; an internal error is exit code 1.
+// rasad's command line: the composition root. An error a user can hit (a
+// flag, a targets line, a config key, an unusable database) is one line on
+// stderr and the exit code its `code` maps to (src/errors.ts: 2 for bad input);
+// anything else is an internal error: its stack, exit code 1.
+import { EXIT, exitCodeFor, oneLine } from '../errors.js';
+import { softwareVersion } from '../paths.js';
 import type { Command, CommandIo } from './command.js';
 import { exportCommand } from './commands/export.js';
 import { helperCommand } from './commands/helper.js';
@@ -11,13 +14,11 @@ import { targetsCommand } from './commands/targets.js';
 
 export const COMMANDS: Command[] = [runCommand, onceCommand, exportCommand, statusCommand, helperCommand, targetsCommand];
 
-/** Error names that mean "your input is bad", not "rasad is broken". */
-const INPUT_ERRORS = new Set(['UsageError', 'ConfigError', 'TargetsError', 'StoreOpenError', 'FingerprintsError']);
-
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'Usage: rasad <command> [flags]',
+    '       rasad --version',
     '',
     'rasad measures censorship from inside a censored network and stores every',
     'measurement with a verdict. Commands:',
@@ -33,22 +34,31 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(overview());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    if (rest.length > 0) {
+      io.stderr.write(`rasad ${name}: unexpected argument "${rest[0]}"\n`);
+      return EXIT.usage;
+    }
+    io.stdout.write(`rasad ${softwareVersion()}\n`);
+    return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     io.stderr.write(`rasad: unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await command.run(rest, io);
   } catch (err) {
-    const e = err as Error;
-    if (INPUT_ERRORS.has(e.name)) {
-      io.stderr.write(`${e.message.split('\n')[0]}\n`);
-      return 2;
+    const exit = exitCodeFor(err);
+    if (exit !== null) {
+      io.stderr.write(`${oneLine(err as Error)}\n`);
+      return exit;
     }
+    const e = err as Error;
     io.stderr.write(`rasad ${name}: internal error: ${e.stack ?? e.message}\n`);
-    return 1;
+    return EXIT.internal;
   }
 }

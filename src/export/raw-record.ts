@@ -215,3 +215,29 @@ function jsonTextToCsvValue(json: string): string | null {
   if (json.charCodeAt(0) !== QUOTE) return json;
   return json.includes('\\') ? (JSON.parse(json) as string) : json.slice(1, -1);
 }
+
+/**
+ * The CSV record of an export-ready stored text (scrubbed, its first members
+ * the columns in order: src/records/stored-record.ts): only the first
+ * columns.length values are located, nothing is rearranged. Null when the
+ * text is not laid out so (the caller takes exportMembers' path).
+ */
+export function csvFromReadyText(text: string, columns: readonly string[]): string | null {
+  if (text.charCodeAt(0) !== OPEN_BRACE) return null;
+  let line = '';
+  let i = 1;
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c]!;
+    // "key": with no escapes in a column name, so the key is matched as written.
+    if (text.charCodeAt(i) !== QUOTE || !text.startsWith(column, i + 1) || text.charCodeAt(i + 1 + column.length) !== QUOTE || text.charCodeAt(i + 2 + column.length) !== COLON) return null;
+    const start = i + 3 + column.length;
+    const end = valueEnd(text, start);
+    if (end < 0) return null;
+    const next = text.charCodeAt(end);
+    if (next !== COMMA && !(next === CLOSE_BRACE && end === text.length - 1)) return null;
+    if (column === 'started_at' && !isCanonicalTime(text.slice(start, end))) return null;
+    line += (c === 0 ? '' : ',') + csvField(jsonTextToCsvValue(text.slice(start, end)));
+    i = end + 1;
+  }
+  return line + '\r\n';
+}

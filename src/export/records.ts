@@ -3,29 +3,10 @@
 // the JSONL and CSV writers, so that both carry exactly the same values.
 import type { Measurement, StoredEvent } from '../model.js';
 import { scrubErrorStrings } from './privacy.js';
+import { EVENT_FIELDS, MEASUREMENT_FIELDS } from '../records/fields.js';
 import { toIsoUtc } from './time.js';
 
-/** JSONL/CSV field order for measurements: the DESIGN.md contract fields, then the others. */
-export const MEASUREMENT_FIELDS = [
-  'measurement_id',
-  'run_id',
-  'target',
-  'url',
-  'probe',
-  'started_at',
-  'runtime_ms',
-  'failure',
-  'verdict',
-  'verdict_reason',
-  'details',
-  'failed_operation',
-  'category',
-  'tags',
-  'control',
-  'evidence',
-] as const;
-
-export const EVENT_FIELDS = ['event_id', 'kind', 'target', 'url', 'verdict', 'at', 'measurement_ids', 'details'] as const;
+export { EVENT_FIELDS, MEASUREMENT_FIELDS } from '../records/fields.js';
 
 export interface RecordOptions {
   /** Keep IP addresses inside error strings (the researcher asked for them with --include-ip). */

@@ -3,10 +3,10 @@
 // waiting for the sink whenever it has a full chunk: nothing is collected, so
 // memory stays flat from a hundred rows to millions.
 import type { Measurement, StoredEvent } from '../model.js';
-import type { MeasurementFilter, Store } from '../store/store.js';
+import type { MeasurementFilter, Store, UnreadableRows } from '../store/store.js';
 import { csvRecord, csvRow } from './csv.js';
 import { ooniMeasurements, type OoniStats } from './ooni/measurements.js';
-import { csvFromMembers, exportMembers, jsonlFromMembers } from './raw-record.js';
+import { csvFromMembers, csvFromReadyText, exportMembers, jsonlFromMembers } from './raw-record.js';
 import { EVENT_FIELDS, MEASUREMENT_FIELDS, eventRecord, measurementRecord, type RecordOptions } from './records.js';
 import type { ExportSink } from './sink.js';
 import { parseStoredTime } from './time.js';
@@ -25,6 +25,13 @@ export interface ExportRequest {
   /** OONI metadata: "AS0" and "ZZ" when withheld. */
   probeAsn: string;
   probeCc: string;
+  /**
+   * Save what is readable from a damaged database: rows whose stored JSON
+   * cannot be read are skipped and counted (ExportResult.unreadable), and
+   * damage SQLite reports mid-read ends the export with the rows before it
+   * (ExportResult.damaged). Without it, either fails the export, as before.
+   */
+  salvage?: boolean;
 }
 
 export interface ExportResult {
@@ -34,6 +41,19 @@ export interface ExportResult {
   written: number;
   /** Measurements left out of an OONI export (a probe kind it does not know). */
   skipped: number;
+  /** Rows left out because their stored JSON could not be read (a damaged database). */
+  unreadable: number;
+  /**
+   * Set when SQLite reported damage while reading: the export stopped there,
+   * with every row before it written. The CLI should still finish the output
+   * (it is what could be saved) and exit non-zero.
+   */
+  damaged: string | null;
+}
+
+/** true when the export left something out for damage: the CLI exits non-zero (and says so). */
+export function exportIncomplete(result: ExportResult): boolean {
+  return result.unreadable > 0 || result.damaged !== null;
 }
 
 /** How many rows the export will read, for a progress bar. */
@@ -52,20 +72,23 @@ export async function writeExport(
   onProgress: (read: number) => void = () => {},
 ): Promise<ExportResult> {
   const options = { includeIp: request.includeIp };
+  const counter: UnreadableRows = { count: 0 };
+  const unreadable = request.salvage ? counter : undefined;
   if (request.events) {
     const encode =
       request.format === 'csv' ? (e: StoredEvent) => csvRecord(EVENT_FIELDS, eventRecord(e, options)) : (e: StoredEvent) => jsonLine(eventRecord(e, options));
     if (request.format === 'csv') await sink.write(csvRow(EVENT_FIELDS));
-    return writeRows(store.iterateEvents(eventFilter(request.filter)), encode, sink, onProgress);
+    return writeRows(store.iterateEvents(eventFilter(request.filter), { unreadable }), encode, sink, onProgress, request.salvage === true, counter);
   }
   switch (request.format) {
     case 'jsonl':
-      return writeRows(store.iterateExportTexts(request.filter), (row: [string, number]) => jsonlRow(row, options), sink, onProgress);
+      // Always counted: a text that is not JSON must never be written as a line (the fast path does not parse).
+      return writeRows(store.iterateExportTexts(request.filter, { unreadable: counter }), (row: [string, number]) => jsonlRow(row, options), sink, onProgress, request.salvage === true, counter);
     case 'csv':
       await sink.write(csvRow(MEASUREMENT_FIELDS));
-      return writeRows(store.iterateMeasurementTexts(request.filter), (text: string) => csvMeasurement(text, options), sink, onProgress);
+      return writeRows(store.iterateExportTexts(request.filter, { unreadable: counter }), (row: [string, number]) => csvMeasurement(row, options), sink, onProgress, request.salvage === true, counter);
     case 'ooni':
-      return writeOoni(store, request, sink, onProgress);
+      return writeOoni(store, request, sink, onProgress, unreadable, counter);
   }
 }
 
@@ -94,27 +117,63 @@ function jsonlMeasurement(text: string, options: RecordOptions): string {
   return members ? jsonlFromMembers(members) : jsonLine(measurementRecord(JSON.parse(text) as Measurement, options));
 }
 
-function csvMeasurement(text: string, options: RecordOptions): string {
+// An export-ready row's first members are the CSV columns, in order and
+// scrubbed: only their values are located (raw-record.ts csvFromReadyText).
+function csvMeasurement([text, exportReady]: [string, number], options: RecordOptions): string {
+  if (exportReady === 1 && !options.includeIp) {
+    const line = csvFromReadyText(text, MEASUREMENT_FIELDS);
+    if (line !== null) return line;
+  }
   const members = exportMembers(text, MEASUREMENT_FIELDS, 'started_at', options.includeIp);
   return members ? csvFromMembers(members, MEASUREMENT_FIELDS) : csvRecord(MEASUREMENT_FIELDS, measurementRecord(JSON.parse(text) as Measurement, options));
 }
 
-async function writeRows<T>(rows: Iterable<T>, encode: (row: T) => string, sink: ExportSink, onProgress: (read: number) => void): Promise<ExportResult> {
-  let read = 0;
-  for (const row of rows) {
-    const pending = sink.write(encode(row));
-    if (pending) await pending;
-    onProgress(++read);
-  }
-  return { read, written: read, skipped: 0 };
+/** SQLite's word for a damaged file: the export stops there and reports it, keeping what it wrote. */
+function damage(err: unknown): string | null {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? (err as Error).message : null;
 }
 
-async function writeOoni(store: Store, request: ExportRequest, sink: ExportSink, onProgress: (read: number) => void): Promise<ExportResult> {
+async function writeRows<T>(
+  rows: Iterable<T>,
+  encode: (row: T) => string,
+  sink: ExportSink,
+  onProgress: (read: number) => void,
+  salvage: boolean,
+  unreadable: UnreadableRows,
+): Promise<ExportResult> {
+  let read = 0;
+  let damaged: string | null = null;
+  const refuseUnreadable = () => {
+    if (!salvage && unreadable.count > 0) throw new Error('a stored record is not valid JSON (the database is damaged)');
+  };
+  try {
+    for (const row of rows) {
+      refuseUnreadable();
+      const pending = sink.write(encode(row));
+      if (pending) await pending;
+      onProgress(++read);
+    }
+    refuseUnreadable();
+  } catch (err) {
+    if (!salvage || (damaged = damage(err)) === null) throw err;
+  }
+  return { read, written: read, skipped: 0, unreadable: unreadable.count, damaged };
+}
+
+async function writeOoni(
+  store: Store,
+  request: ExportRequest,
+  sink: ExportSink,
+  onProgress: (read: number) => void,
+  unreadable: UnreadableRows | undefined,
+  counter: UnreadableRows,
+): Promise<ExportResult> {
   // Read before streaming: while an iterator is open the connection cannot run another query.
   const runStarts = store.runStartTimes();
   const stats: OoniStats = { read: 0, written: 0, skipped: 0 };
   const measurements = ooniMeasurements(
-    store.iterateMeasurementsByUnit(request.filter),
+    store.iterateMeasurementsByUnit(request.filter, { unreadable }),
     {
       includeIp: request.includeIp,
       probeAsn: request.probeAsn,
@@ -123,10 +182,15 @@ async function writeOoni(store: Store, request: ExportRequest, sink: ExportSink,
     },
     stats,
   );
-  for (const m of measurements) {
-    const pending = sink.write(jsonLine(m));
-    if (pending) await pending;
-    onProgress(stats.read);
+  let damaged: string | null = null;
+  try {
+    for (const m of measurements) {
+      const pending = sink.write(jsonLine(m));
+      if (pending) await pending;
+      onProgress(stats.read);
+    }
+  } catch (err) {
+    if (!request.salvage || (damaged = damage(err)) === null) throw err;
   }
-  return { read: stats.read, written: stats.written, skipped: stats.skipped };
+  return { read: stats.read, written: stats.written, skipped: stats.skipped, unreadable: counter.count, damaged };
 }

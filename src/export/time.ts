@@ -29,18 +29,7 @@ function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-/** Milliseconds since the epoch of a stored time, or null when it does not parse. */
-export function parseStoredTime(text: unknown): number | null {
-  if (typeof text !== 'string') return null;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
-}
-
-/** A stored time as ISO-8601 UTC; text that is not a time is passed on unchanged. */
-export function toIsoUtc(text: unknown): unknown {
-  const ms = parseStoredTime(text);
-  return ms === null ? text : new Date(ms).toISOString();
-}
+export { parseStoredTime, toIsoUtc } from '../records/time.js';
 
 /** OONI's measurement_start_time / test_start_time format: "2006-01-02 15:04:05", UTC. */
 export function ooniTime(ms: number): string {

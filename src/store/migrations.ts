@@ -1,7 +1,9 @@
 // Numbered schema migrations. A migration is never edited once it has shipped:
-// a change to the schema is a new entry at the end. Each runs in a transaction
-// together with the bump of `user_version`, so a crash leaves the old or the
-// new schema, never half of one.
+// a change to the schema is a new entry at the end. All the pending ones run
+// in one IMMEDIATE transaction together with the bumps of `user_version`, so
+// a crash leaves the old or the new schema, never half of one, and two
+// processes opening a new file at once cannot both create its tables: the
+// second waits for the write lock, then reads the version the first left.
 import type { Database } from 'better-sqlite3';
 
 export interface Migration {
@@ -114,27 +116,67 @@ export const MIGRATIONS: Migration[] = [
       db.exec(`ALTER TABLE measurements ADD COLUMN export_ready INTEGER NOT NULL DEFAULT 0;`);
     },
   },
+  {
+    version: 4,
+    name: "run statuses 'partial' and 'failed' for sweeps that lost measurements",
+    up(db) {
+      // SQLite cannot alter a CHECK constraint: the table is rebuilt (the
+      // documented procedure; migrate() runs it with foreign keys off, and
+      // measurements.run_id refers to the new table by name once renamed).
+      db.exec(`
+        CREATE TABLE runs_v4 (
+          run_id       TEXT PRIMARY KEY,
+          started_at   TEXT NOT NULL,
+          finished_at  TEXT,
+          status       TEXT NOT NULL CHECK (status IN ('running', 'complete', 'partial', 'interrupted', 'failed')),
+          probes       TEXT NOT NULL,          -- JSON array of probe kinds
+          inputs_total INTEGER NOT NULL DEFAULT 0,
+          summary      TEXT                    -- JSON: counts by verdict, duration, measurements measured and stored
+        );
+        INSERT INTO runs_v4 (run_id, started_at, finished_at, status, probes, inputs_total, summary)
+          SELECT run_id, started_at, finished_at, status, probes, inputs_total, summary FROM runs;
+        DROP TABLE runs;
+        ALTER TABLE runs_v4 RENAME TO runs;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Brings the database up to the newest schema; returns the versions applied. */
+/**
+ * Brings the database up to the newest schema; returns the versions applied.
+ * The version is read again inside the write transaction: another process
+ * may have migrated the file while this one waited for the lock.
+ */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number[] {
-  const applied: number[] = [];
-  const current = schemaVersion(db);
-  const newest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  if (current > newest) {
-    throw new Error(`database schema version ${current} is newer than this rasad knows (${newest}); upgrade rasad`);
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  const newest = sorted.reduce((max, m) => Math.max(max, m.version), 0);
+  const tooNew = (current: number) =>
+    new Error(`database schema version ${current} is newer than this rasad knows (${newest}); upgrade rasad`);
+  // Up to date: no write lock taken (the common open).
+  const seen = schemaVersion(db);
+  if (seen > newest) throw tooNew(seen);
+  if (seen === newest) return [];
+  // A table rebuild must not cascade or fail on foreign keys; the pragma is a no-op inside a transaction.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  if (foreignKeys && !db.inTransaction) db.pragma('foreign_keys = OFF');
+  try {
+    return db.transaction(() => {
+      const current = schemaVersion(db);
+      if (current > newest) throw tooNew(current);
+      const applied: number[] = [];
+      for (const migration of sorted) {
+        if (migration.version <= current) continue;
+        migration.up(db);
+        db.pragma(`user_version = ${migration.version}`);
+        applied.push(migration.version);
+      }
+      return applied;
+    }).immediate();
+  } finally {
+    if (foreignKeys && !db.inTransaction) db.pragma('foreign_keys = ON');
   }
-  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (migration.version <= current) continue;
-    db.transaction(() => {
-      migration.up(db);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
-    applied.push(migration.version);
-  }
-  return applied;
 }

@@ -31,4 +31,31 @@ describe('createProgress', () => {
     p.finish('done');
     expect(out.text()).toBe('');
   });
+
+  it('clears the bar before anything else written meanwhile (a log line, the summary), and redraws it after', () => {
+    const out = stream(true);
+    const p = createProgress(out.s, 'rasad once');
+    p.update(1, 4, 'a.test');
+    p.stream.write('{"msg":"sweep complete"}\n');
+    p.update(4, 4, 'd.test');
+    p.finish();
+    out.s.write('rasad once: run r1 complete\n');
+    const text = out.text();
+    // The log line starts on a cleared line, not after the bar.
+    expect(text).toMatch(/1\/4 25% a\.test *\r\x1b\[2K\{"msg":"sweep complete"\}\n\r/);
+    // The summary follows a cleared line.
+    expect(text.endsWith('\r\x1b[2Krasad once: run r1 complete\n')).toBe(true);
+    expect(p.stream.isTTY).toBe(true);
+  });
+
+  it('passes writes straight through when nothing is drawn', () => {
+    const out = stream(false);
+    const p = createProgress(out.s, 'rasad once');
+    p.update(1, 2, 'x');
+    p.stream.write('a log line\n');
+    expect(out.text()).toBe('a log line\n');
+    const shown = stream(true);
+    createProgress(shown.s, 'rasad export', false).update(1, 2);
+    expect(shown.text()).toBe('');
+  });
 });

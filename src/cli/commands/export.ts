@@ -10,62 +10,50 @@ import { countRows, EXPORT_FORMATS, writeExport, type ExportFormat, type ExportR
 import { AtomicFileSink, StreamSink, type ExportSink } from '../../export/sink.js';
 import { parseIsoInstant } from '../../export/time.js';
 import { Store, type MeasurementFilter } from '../../store/store.js';
-import { parseFlags, UsageError, type Command, type CommandIo } from '../command.js';
+import { defineCommand, UsageError, type CommandIo } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
 
-const usage = `Usage: rasad export --db F --format jsonl|csv|ooni [--since ISO] [--until ISO]
+export const exportCommand = defineCommand(
+  {
+    name: 'export',
+    summary: 'export measurements or events as JSONL, CSV or OONI data format',
+    synopsis: `rasad export --db F --format jsonl|csv|ooni [--since ISO] [--until ISO]
                     [--target T] [--probe dns,http,...] [--verdict V,...] [--anomalies-only]
-                    [--events] [--out F] [--include-ip] [--probe-asn ASN] [--probe-cc CC]
-
-Writes the stored measurements for researchers, oldest first (OONI: by run and URL).
-
-  --db F            the SQLite database (opened read-only)
-  --format FMT      jsonl: one measurement per line, contract fields first
-                    csv:   RFC 4180, one row per measurement; details, control and
-                           evidence as JSON columns
-                    ooni:  OONI's data format: a URL's dns/tcp/tls/http measurements of
-                           one run become one web_connectivity measurement; long-lived
-                           probes become rasad_tls_duration, rasad_throughput and
-                           rasad_protocol_filter measurements
-  --since ISO       only measurements started at or after this time (UTC unless a zone is given)
-  --until ISO       only measurements started before this time
-  --target T        only this target (as written in targets.txt) or input URL
-  --probe LIST      only these probe kinds (${PROBE_KINDS.join(',')})
-  --verdict LIST    only these verdicts (e.g. dns.injected,http.blockpage)
-  --anomalies-only  only measurements whose verdict is not ok
-  --events          export the change events (blocked, unblocked, ...) instead (jsonl or csv)
-  --out F           write F atomically (nothing is left behind on failure) instead of stdout
-  --include-ip      keep IP addresses inside error strings (scrubbed by default). Only
-                    rows stored before schema version 3 still hold any: rasad now
-                    scrubs them before it stores a measurement, and this flag
-                    cannot bring back what was scrubbed at storage
-  --probe-asn ASN   OONI probe_asn, e.g. AS12880 (default AS0: withheld)
-  --probe-cc CC     OONI probe_cc, e.g. IR (default ZZ: withheld)
-`;
-
-export const exportCommand: Command = {
-  name: 'export',
-  summary: 'export measurements or events as JSONL, CSV or OONI data format',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseFlags('export', argv, {
-      db: { type: 'string' },
-      format: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      target: { type: 'string' },
-      probe: { type: 'string' },
-      verdict: { type: 'string' },
-      'anomalies-only': { type: 'boolean' },
-      events: { type: 'boolean' },
-      out: { type: 'string' },
-      'include-ip': { type: 'boolean' },
-      'probe-asn': { type: 'string' },
-      'probe-cc': { type: 'string' },
-    });
-    if (values.help) return (io.stdout.write(usage), 0);
-    if (positionals.length) throw new UsageError(`rasad export: unexpected argument "${positionals[0]}"`);
-
+                    [--events] [--out F] [--include-ip] [--probe-asn ASN] [--probe-cc CC]`,
+    description: 'Writes the stored measurements for researchers, oldest first (OONI: by run and URL).',
+    flags: {
+      db: { type: 'string', value: 'F', help: 'the SQLite database (opened read-only)' },
+      format: {
+        type: 'string',
+        value: 'FMT',
+        help: `jsonl: one measurement per line, contract fields first
+csv:   RFC 4180, one row per measurement; details, control and
+       evidence as JSON columns
+ooni:  OONI's data format: a URL's dns/tcp/tls/http measurements of
+       one run become one web_connectivity measurement; long-lived
+       probes become rasad_tls_duration, rasad_throughput and
+       rasad_protocol_filter measurements`,
+      },
+      since: { type: 'string', value: 'ISO', help: 'only measurements started at or after this time (UTC unless a zone is given)' },
+      until: { type: 'string', value: 'ISO', help: 'only measurements started before this time' },
+      target: { type: 'string', value: 'T', help: 'only this target (as written in targets.txt) or input URL' },
+      probe: { type: 'string', value: 'LIST', help: `only these probe kinds (${PROBE_KINDS.join(',')})` },
+      verdict: { type: 'string', value: 'LIST', help: 'only these verdicts (e.g. dns.injected,http.blockpage)' },
+      'anomalies-only': { type: 'boolean', help: 'only measurements whose verdict is not ok' },
+      events: { type: 'boolean', help: 'export the change events (blocked, unblocked, ...) instead (jsonl or csv)' },
+      out: { type: 'string', value: 'F', help: 'write F atomically (nothing is left behind on failure) instead of stdout' },
+      'include-ip': {
+        type: 'boolean',
+        help: `keep IP addresses inside error strings (scrubbed by default). Only
+rows stored before schema version 3 still hold any: rasad now
+scrubs them before it stores a measurement, and this flag
+cannot bring back what was scrubbed at storage`,
+      },
+      'probe-asn': { type: 'string', value: 'ASN', help: 'OONI probe_asn, e.g. AS12880 (default AS0: withheld)' },
+      'probe-cc': { type: 'string', value: 'CC', help: 'OONI probe_cc, e.g. IR (default ZZ: withheld)' },
+    },
+  },
+  async ({ flags: values }, io) => {
     const request = readRequest(values);
     const dbPath = values.db === undefined ? fail('--db F is required (the database to export)') : resolve(io.cwd, nonEmpty('--db', values.db));
     const outPath = values.out === undefined ? null : checkOut(resolve(io.cwd, nonEmpty('--out', values.out)), dbPath);
@@ -79,7 +67,7 @@ export const exportCommand: Command = {
       store.close();
     }
   },
-};
+);
 
 function fail(message: string): never {
   throw new UsageError(`rasad export: ${message}`);
@@ -157,7 +145,7 @@ function openStore(given: string, path: string): Store {
   if (existsSync(path) && statSync(path).isDirectory()) fail(`--db ${given}: is a directory, not a database file`);
   let store: Store;
   try {
-    store = Store.open(path, { readonly: true });
+    store = Store.openReadOnly(path);
   } catch (err) {
     const reason = (err as Error).message.replace(`${path}: `, '').replace(`${given}: `, '');
     fail(`--db ${given}: ${/no such table/.test(reason) ? 'not a rasad database' : reason}`);
@@ -179,7 +167,7 @@ async function exportTo(store: Store, request: ExportRequest, total: number, out
     fail(`--out ${outPath}: cannot create a file there (${(err as Error).message})`);
   }
   // The bar goes to a terminal, and not to the one the data itself is going to.
-  const progress: Progress = outPath || !io.stdout.isTTY ? createProgress(io.stderr, 'rasad export') : { update() {}, finish() {} };
+  const progress: Progress = createProgress(io.stderr, 'rasad export', outPath !== null || !io.stdout.isTTY);
   let read = 0;
   // A file export yields to the event loop at every chunk, so a signal can stop it cleanly (no temporary file left).
   let interrupted = false;

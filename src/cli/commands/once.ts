@@ -1,50 +1,40 @@
-// `rasad once`: one sweep, then exit 0. Blocked targets are findings, not errors.
+// `rasad once`: one sweep, then exit 0. Blocked targets are findings, not
+// errors; a sweep that did not complete is exit 3 (130 when stopped by a signal).
 import { WEB_PROBES } from '../../../probes/types.js';
+import { EXIT } from '../../errors.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
-import { parseFlags, UsageError, type Command } from '../command.js';
+import { defineCommand } from '../command.js';
+import { CONFIG_FLAG, DB_FLAG, TARGETS_FLAG } from '../common-flags.js';
 import { createProgress } from '../progress.js';
 
-const usage = `Usage: rasad once [--targets F] [--db F] [--config F]
+export const onceCommand = defineCommand(
+  {
+    name: 'once',
+    summary: 'run one sweep over the targets, store it, and exit',
+    synopsis: `rasad once [--targets F] [--db F] [--config F]
                   [--probes dns,tcp,tls,http,tls_duration,throughput,protocol]
-                  [--resolver IP:PORT] [--control URL] [--concurrency N]
-
-Runs one sweep over the targets, stores every measurement with its verdict,
+                  [--resolver IP:PORT] [--control URL]... [--concurrency N]`,
+    description: `Runs one sweep over the targets, stores every measurement with its verdict,
 detects changes, and exits 0 (blocked targets are findings, not errors).
-
-  --targets F       targets file (default: ./targets.txt, else the bundled list)
-  --db F            SQLite database (default: ./data/rasad.db)
-  --config F        JSON config file
-  --probes LIST     probe kinds to run (default: dns,tcp,tls,http)
-  --resolver IP:PORT  resolver for the raw UDP DNS client
-  --control URL     control helper URL (OONI test-helper protocol); repeatable
-  --concurrency N   concurrent measurements (default: the web schedule's)
-`;
-
-export const onceCommand: Command = {
-  name: 'once',
-  summary: 'run one sweep over the targets, store it, and exit',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseFlags('once', argv, {
-      targets: { type: 'string' },
-      db: { type: 'string' },
-      config: { type: 'string' },
-      probes: { type: 'string' },
-      resolver: { type: 'string' },
-      control: { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
-    });
-    if (values.help) return (io.stdout.write(usage), 0);
-    if (positionals.length) throw new UsageError(`rasad once: unexpected argument "${positionals[0]}"`);
+A sweep that did not complete exits 3 (partial or failed: measurements were
+lost), or 130 when SIGINT or SIGTERM stopped it.`,
+    flags: {
+      targets: TARGETS_FLAG,
+      db: DB_FLAG,
+      config: CONFIG_FLAG,
+      probes: { type: 'string', value: 'LIST', help: 'probe kinds to run (default: dns,tcp,tls,http)' },
+      resolver: { type: 'string', value: 'IP:PORT', help: 'resolver for the raw UDP DNS client' },
+      control: { type: 'string', value: 'URL', repeatable: true, help: 'control helper URL, OONI test-helper protocol' },
+      concurrency: { type: 'integer', min: 1, max: 5000, help: "concurrent measurements (default: the web schedule's)" },
+    },
+  },
+  async ({ flags: values }, io) => {
     const probes = parseProbeList(values.probes, WEB_PROBES);
     const config = resolveConfig(values, io.env);
-    let concurrency = config.schedules.web.concurrency;
-    if (values.concurrency !== undefined) {
-      concurrency = Number(values.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 5000) throw new UsageError(`--concurrency: expected an integer from 1 to 5000, got "${values.concurrency}"`);
-    }
-    const runtime = createRuntime(config, io);
+    const concurrency = values.concurrency ?? config.schedules.web.concurrency;
     const progress = createProgress(io.stderr, 'rasad once');
+    // Log lines written during the sweep clear the bar first, so that none lands on its line.
+    const runtime = createRuntime(config, { cwd: io.cwd, stderr: progress.stream });
     const stop = new AbortController();
     const onSignal = () => stop.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
@@ -61,11 +51,19 @@ export const onceCommand: Command = {
       const counts = Object.entries(outcome.countsByVerdict).map(([v, n]) => `${v}=${n}`).join(' ');
       io.stderr.write(`rasad once: run ${outcome.runId} ${outcome.status}: ${outcome.units.length} units, ${outcome.measurements.length} measurements (${counts || 'none'}) in ${outcome.durationS.toFixed(1)} s\n`);
       await runtime.pipeline.flush();
-      return 0;
+      return onceExitCode(outcome.status);
     } finally {
+      progress.finish();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await runtime.close();
     }
   },
-};
+);
+
+/** complete: 0; stopped by SIGINT/SIGTERM: 130; anything else (partial, failed): 3. */
+export function onceExitCode(status: string): number {
+  if (status === 'complete') return EXIT.ok;
+  if (status === 'interrupted') return EXIT.interrupted;
+  return EXIT.incomplete;
+}

@@ -3,33 +3,26 @@
 import { createRuntime, resolveConfig } from '../../runtime.js';
 import { Scheduler, type Schedule } from '../../scheduler.js';
 import { startHttpServer } from '../../http/server.js';
-import { parseFlags, UsageError, type Command } from '../command.js';
+import { PortInUseError } from '../../errors.js';
+import { defineCommand } from '../command.js';
+import { CONFIG_FLAG, DB_FLAG, TARGETS_FLAG } from '../common-flags.js';
 
-const usage = `Usage: rasad run [--config F] [--targets F] [--db F]
-
-Runs the daemon: web probes hourly and the long-lived probes every 6 hours
+export const runCommand = defineCommand(
+  {
+    name: 'run',
+    summary: 'run the daemon on its schedules (the default of npm start)',
+    description: `Runs the daemon: web probes hourly and the long-lived probes every 6 hours
 (each with random jitter), stores every measurement, raises alerts on changes,
 and serves the dashboard and /metrics on http://127.0.0.1:9478/.
 SIGINT or SIGTERM stops it: no new sweeps, in-flight work finishes or is
-aborted after a grace period, the database is closed, exit code 0.
-
-  --config F    JSON config file (see README: Configuration)
-  --targets F   targets file (default: ./targets.txt, else the bundled list)
-  --db F        SQLite database (default: ./data/rasad.db)
-`;
-
-export const runCommand: Command = {
-  name: 'run',
-  summary: 'run the daemon on its schedules (the default of npm start)',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseFlags('run', argv, {
-      config: { type: 'string' },
-      targets: { type: 'string' },
-      db: { type: 'string' },
-    });
-    if (values.help) return (io.stdout.write(usage), 0);
-    if (positionals.length) throw new UsageError(`rasad run: unexpected argument "${positionals[0]}"`);
+aborted after a grace period, the database is closed, exit code 0.`,
+    flags: {
+      config: CONFIG_FLAG,
+      targets: TARGETS_FLAG,
+      db: DB_FLAG,
+    },
+  },
+  async ({ flags: values }, io) => {
     const config = resolveConfig(values, io.env);
     const runtime = createRuntime(config, io);
     const log = runtime.logger.child({ layer: 'cli' });
@@ -42,7 +35,7 @@ export const runCommand: Command = {
         // A port taken by another program (or a second rasad) is the volunteer's setting to change, not a crash.
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-          throw new UsageError(`rasad run: the dashboard cannot listen on ${config.http.bind}:${config.http.port} (${code}); set http.port / RASAD_HTTP_PORT, or http.enabled false`);
+          throw new PortInUseError(`rasad run: the dashboard cannot listen on ${config.http.bind}:${config.http.port} (${code}); set http.port / RASAD_HTTP_PORT, or http.enabled false`);
         }
         throw err;
       }
@@ -99,4 +92,4 @@ export const runCommand: Command = {
     log.info('stopped');
     return 0;
   },
-};
+);

@@ -9,43 +9,31 @@ import { defaultConfig } from '../../config/schema.js';
 import { readTargets, type TargetView, type TargetsView } from '../../http/read-model.js';
 import type { StoredEvent } from '../../model.js';
 import { Store } from '../../store/store.js';
-import { parseFlags, UsageError, type Command } from '../command.js';
-
-const usage = `Usage: rasad status [--db F] [--limit N] [--json]
-
-Shows the current state of each input (grouped by category, with since when)
-and the recent change events. The database is opened read-only.
-
-  --db F       SQLite database (default: ./data/rasad.db)
-  --limit N    recent events to show (default: 10; 0 for none)
-  --json       one JSON document instead of text
-`;
+import { defineCommand, UsageError } from '../command.js';
+import { DB_FLAG } from '../common-flags.js';
 
 const EVENTS_DEFAULT = 10;
 const EVENTS_MAX = 1000;
 
-export const statusCommand: Command = {
-  name: 'status',
-  summary: 'show the current state of each target and the recent events',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseFlags('status', argv, {
-      db: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    if (values.help) return (io.stdout.write(usage), 0);
-    if (positionals.length) throw new UsageError(`rasad status: unexpected argument "${positionals[0]}"`);
-    let limit = EVENTS_DEFAULT;
-    if (values.limit !== undefined) {
-      limit = Number(values.limit);
-      if (!/^\d+$/.test(values.limit) || limit > EVENTS_MAX) throw new UsageError(`--limit: expected an integer from 0 to ${EVENTS_MAX}, got "${values.limit}"`);
-    }
+export const statusCommand = defineCommand(
+  {
+    name: 'status',
+    summary: 'show the current state of each target and the recent events',
+    description: `Shows the current state of each input (grouped by category, with since when)
+and the recent change events. The database is opened read-only.`,
+    flags: {
+      db: DB_FLAG,
+      limit: { type: 'integer', min: 0, max: EVENTS_MAX, default: EVENTS_DEFAULT, help: 'recent events to show, 0 for none' },
+      json: { type: 'boolean', help: 'one JSON document instead of text' },
+    },
+  },
+  async ({ flags: values }, io) => {
+    const limit = values.limit;
     const given = values.db ?? defaultConfig().db;
     const file = isAbsolute(given) ? given : join(io.cwd, given);
     if (!existsSync(file)) throw new UsageError(`rasad status: ${given}: no such database (run 'rasad once' or 'rasad run' first, or pass --db)`);
 
-    const store = Store.open(file, { readonly: true });
+    const store = Store.openReadOnly(file);
     let view: TargetsView;
     let events: StoredEvent[];
     try {
@@ -67,17 +55,40 @@ export const statusCommand: Command = {
     io.stdout.write(formatStatus(file, view, events, { color, now: new Date() }));
     return 0;
   },
-};
+);
 
 const STATUS_WORD: Record<TargetView['status'], string> = { blocked: 'BLOCKED', ok: 'ok', pending: 'pending', other: 'other' };
 const ANSI: Record<TargetView['status'], string> = { blocked: '\x1b[31m', ok: '\x1b[32m', pending: '\x1b[90m', other: '\x1b[33m' };
+
+/** What a status line shows: the read model's state, or for an input not yet confirmed, what is known of it. */
+interface InputLine {
+  status: TargetView['status'];
+  state: string;
+}
+
+/** Verdicts the change detector never confirms (they say nothing about blocking): a run of them stays "pending". */
+const UNCONFIRMABLE = new Set(['down', 'inconclusive', 'network.offline']);
+
+export function inputLine(input: TargetView): InputLine {
+  if (input.state !== 'pending') return { status: input.status, state: input.state };
+  const kinds = Object.entries(input.kinds).sort(([a], [b]) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
+  const streak = kinds.find(([, k]) => k.pending)?.[1].pending;
+  // A change is being confirmed: pending, with the verdict it may become.
+  if (streak) return { status: 'pending', state: `${streak.verdict}? (${streak.count}×)` };
+  const latest = kinds.find(([, k]) => k.last_verdict)?.[1].last_verdict;
+  // Down (or inconclusive) on every sweep: never confirmed, but not "pending" either.
+  if (latest && UNCONFIRMABLE.has(latest)) return { status: 'other', state: latest };
+  return { status: 'pending', state: latest ? `${latest}?` : 'not measured' };
+}
 
 export function formatStatus(file: string, view: TargetsView, events: StoredEvent[], opts: { color: boolean; now: Date }): string {
   const paint = (status: TargetView['status'], text: string) => (opts.color ? `${ANSI[status]}${text}\x1b[0m` : text);
   const lines: string[] = [`rasad status: ${file}`];
   const network = view.network.mode === 'normal' ? 'normal' : `${view.network.mode.toUpperCase()} since ${shortTime(view.network.since ?? '')}`;
   const lastRun = view.last_run ? `last sweep ${shortTime(view.last_run.started_at)} (${view.last_run.status})` : 'no sweep yet';
-  const t = view.totals;
+  const shown = new Map(view.categories.flatMap((c) => c.inputs.map((i) => [i, inputLine(i)] as const)));
+  const t = { inputs: shown.size, ok: 0, blocked: 0, pending: 0, other: 0 };
+  for (const line of shown.values()) t[line.status] += 1;
   lines.push(`network: ${network} · ${lastRun} · ${t.inputs} inputs: ${t.blocked} blocked, ${t.ok} ok, ${t.pending} pending${t.other ? `, ${t.other} other` : ''}`);
   if (view.categories.some((c) => c.inputs.some((i) => i.unconfirmed))) {
     lines.push('(no change detection has run on this database: these are the latest verdicts, not confirmed states)');
@@ -85,16 +96,20 @@ export function formatStatus(file: string, view: TargetsView, events: StoredEven
   lines.push('');
   if (view.categories.length === 0) lines.push('No measurements yet.');
   const urlWidth = Math.min(60, Math.max(10, ...view.categories.flatMap((c) => c.inputs.map((i) => i.url.length))));
+  const stateWidth = Math.max(17, ...[...shown.values()].map((l) => l.state.length));
+  const row = (status: string, state: string, url: string, rest: string) => `  ${status} ${state.padEnd(stateWidth)} ${url.padEnd(urlWidth)}  ${rest}`;
+  if (view.categories.length > 0) lines.push(row('STATUS  ', 'STATE', 'INPUT', 'SINCE').trimEnd());
   for (const category of view.categories) {
     lines.push(`${category.category} (${category.inputs.length})`);
     for (const input of category.inputs) {
+      const { status, state } = shown.get(input)!;
       const since = `since ${shortTime(input.since)} (${shortDuration((opts.now.getTime() - Date.parse(input.since)) / 1000)})`;
       const tags = input.tags.length ? ` [${input.tags.join(', ')}]` : '';
       const others = Object.entries(input.kinds)
         .filter(([kind]) => kind !== 'web')
         .map(([kind, s]) => `${kind}: ${s.confirmed ?? `pending (${s.last_verdict ?? '?'})`}`);
       const extra = others.length ? `  {${others.join('; ')}}` : '';
-      lines.push(`  ${paint(input.status, STATUS_WORD[input.status].padEnd(8))} ${input.state.padEnd(17)} ${input.url.padEnd(urlWidth)}  ${since}${tags}${extra}`);
+      lines.push(row(paint(status, STATUS_WORD[status].padEnd(8)), state, input.url, `${since}${tags}${extra}`));
     }
   }
   lines.push('');

@@ -1,0 +1,100 @@
+// How the store writes a measurement (issues 8 and 9): scrubbed (src/privacy.ts)
+// and with its top-level keys in the export's order (src/export/records.ts), so that the
+// JSONL line of the row is the stored text itself. A row is marked
+// export-ready only when that holds: when JSON.stringify(measurementRecord(
+// JSON.parse(text))) would give `text` again. Anything that would break it
+// (a missing contract field, a started_at not as toISOString writes it, a key
+// a plain object hides) leaves the row to the export's full path, with
+// nothing of the measurement lost.
+import type { Measurement } from '../model.js';
+import { scrubbedCopy, scrubErrorStrings, type ScrubWalk } from '../privacy.js';
+import { MEASUREMENT_FIELDS } from './fields.js';
+import { toIsoUtc } from './time.js';
+
+export interface StoredMeasurement {
+  /** The JSON text to store. */
+  record: string;
+  /** The text is the measurement's JSONL export line (without its newline). */
+  exportReady: boolean;
+  /** The measurement's top-level failure and verdict reason, scrubbed, for their columns. */
+  failure: unknown;
+  verdictReason: unknown;
+}
+
+/** The record to store for `m`, which is not modified. */
+export function storedMeasurement(m: Measurement): StoredMeasurement {
+  const walk: ScrubWalk = { notPlainJson: false };
+  let src = scrubbedCopy(m as unknown as Record<string, unknown>, walk);
+  // A Date, a Buffer or a toJSON method would be written as something other
+  // than what was scrubbed: scrub what JSON makes of it instead.
+  if (walk.notPlainJson || src === null || typeof src !== 'object' || Array.isArray(src)) {
+    src = scrubErrorStrings(JSON.parse(JSON.stringify(m ?? null)) as Record<string, unknown>);
+  }
+  if (src === null || typeof src !== 'object' || Array.isArray(src)) {
+    // Not a record at all: stored as it is, for the full path to deal with.
+    return { record: JSON.stringify(src), exportReady: false, failure: null, verdictReason: null };
+  }
+
+  const record: Record<string, unknown> = {};
+  let exportReady = true;
+  for (const field of MEASUREMENT_FIELDS) {
+    const value = src[field];
+    // The export writes null for a missing field: the stored text would lack it.
+    if (value === undefined) exportReady = false;
+    else record[field] = value;
+  }
+  for (const key of Object.keys(src)) {
+    if (Object.hasOwn(record, key)) continue;
+    if (key in record) {
+      // "__proto__", "constructor", "toString": the export's plain object
+      // leaves such a key out; the store keeps it, and the row takes the full path.
+      exportReady = false;
+      Object.defineProperty(record, key, { value: src[key], enumerable: true, writable: true, configurable: true });
+    } else {
+      record[key] = src[key];
+    }
+  }
+  // The export writes started_at as toISOString does; the sweep already does.
+  if (toIsoUtc(record.started_at) !== record.started_at) exportReady = false;
+  return { record: JSON.stringify(record), exportReady, failure: record.failure, verdictReason: record.verdict_reason };
+}
+
+/**
+ * What a final verdict changes in a stored record, as JSON texts for SQLite's
+ * json_set (which keeps the other keys in place and their text as it was):
+ * verdict, verdict_reason and evidence, scrubbed as storedMeasurement scrubs
+ * them, and the HTTP hops whose body sample an ok verdict dropped. Null when
+ * only a full rewrite can give storedMeasurement's bytes (a field missing, or
+ * something JSON would not write as it is).
+ */
+export interface VerdictPatch {
+  verdict: string;
+  verdictReason: string;
+  evidence: string;
+  /** The scrubbed verdict reason, for its column. */
+  verdictReasonColumn: unknown;
+  /** JSON paths ("$.details.hops[2].body_sample") to set to null. */
+  nulledBodySamples: string[];
+}
+
+export function verdictPatch(m: Measurement): VerdictPatch | null {
+  if (m === null || typeof m !== 'object' || m.verdict === undefined || m.verdict_reason === undefined || m.evidence === undefined) return null;
+  const walk: ScrubWalk = { notPlainJson: false };
+  // The same keys at the same depth as in the whole record: the same scrub.
+  const part = scrubbedCopy({ verdict: m.verdict, verdict_reason: m.verdict_reason, evidence: m.evidence } as Record<string, unknown>, walk);
+  if (walk.notPlainJson || typeof part.verdict !== 'string') return null;
+  const nulledBodySamples: string[] = [];
+  const hops = (m.details as { hops?: unknown } | null | undefined)?.hops;
+  if (Array.isArray(hops)) {
+    hops.forEach((hop, i) => {
+      if (hop !== null && typeof hop === 'object' && (hop as { body_sample?: unknown }).body_sample === null) nulledBodySamples.push(`$.details.hops[${i}].body_sample`);
+    });
+  }
+  return {
+    verdict: JSON.stringify(part.verdict),
+    verdictReason: JSON.stringify(part.verdict_reason),
+    evidence: JSON.stringify(part.evidence),
+    verdictReasonColumn: part.verdict_reason,
+    nulledBodySamples,
+  };
+}

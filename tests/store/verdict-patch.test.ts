@@ -1,0 +1,85 @@
+// updateVerdicts patches an export-ready row in SQL (json_set) instead of
+// scrubbing and serialising the whole measurement again: the stored text,
+// its flag and its columns must be exactly what a full rewrite gives.
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Measurement } from '../../src/model.js';
+import { storedMeasurement } from '../../src/records/stored-record.js';
+import { Store } from '../../src/store/store.js';
+import { GENERATED_RUN, generatedMeasurement, jsonishTree } from '../export/generated.js';
+import { fakeMeasurement, httpHop } from '../helpers/measurements.js';
+
+function rowOf(store: Store, id: string): Record<string, unknown> {
+  return store.db.prepare(`SELECT verdict, verdict_reason, record, export_ready FROM measurements WHERE measurement_id = ?`).get(id) as Record<string, unknown>;
+}
+
+/** What the sweep does to a provisional measurement once it has its verdict (src/sweep/run.ts). */
+function finalise(m: Measurement, verdict: string, reason: string, evidence: unknown): Measurement {
+  const details = m.details as { hops?: unknown } | null;
+  const hops = Array.isArray(details?.hops) ? details.hops.map((h) => (h && typeof h === 'object' ? { ...h, body_sample: null } : h)) : undefined;
+  return { ...m, verdict, verdict_reason: reason, evidence, ...(hops ? { details: { ...details, hops } } : {}) } as Measurement;
+}
+
+function openWithRun(): Store {
+  const store = Store.open(':memory:');
+  store.beginRun({ run_id: GENERATED_RUN, started_at: '2026-11-01T10:00:00.000Z', probes: ['http'], inputs_total: 1 });
+  store.beginRun({ run_id: 'run-1', started_at: '2026-11-01T10:00:00.000Z', probes: ['http'], inputs_total: 1 });
+  return store;
+}
+
+describe('updateVerdicts', () => {
+  it('patches an http measurement in place: verdict, scrubbed reason and evidence, body samples dropped', () => {
+    const store = openWithRun();
+    const m = fakeMeasurement({
+      probe: 'http',
+      verdict: 'inconclusive',
+      verdict_reason: 'provisional',
+      details: { hops: [httpHop({ body_sample: '<html>blocked</html>' }), httpHop({ body_sample: 'second' })] },
+    });
+    store.insertMeasurements([m]);
+    const final = finalise(m, 'ok', 'fine from 10.1.2.3', { errors: ['reset by 192.0.2.9'], n: 1e21 });
+    store.updateVerdicts([final]);
+    const row = rowOf(store, m.measurement_id);
+    const expected = storedMeasurement(final);
+    expect(row.record).toBe(expected.record);
+    expect(row.export_ready).toBe(1);
+    expect(row.verdict).toBe('ok');
+    expect(row.verdict_reason).toBe('fine from [scrubbed]');
+    expect(JSON.parse(row.record as string).details.hops.map((h: { body_sample: unknown }) => h.body_sample)).toEqual([null, null]);
+    store.close();
+  });
+
+  it('gives byte for byte what a full rewrite gives, for generated measurements', () => {
+    fc.assert(
+      fc.property(generatedMeasurement, fc.string(), fc.oneof(fc.ipV4(), fc.ipV6()), jsonishTree, (m, word, ip, evidence) => {
+        const store = openWithRun();
+        try {
+          store.insertMeasurements([m]);
+          const final = finalise(m, `v.${word}`, `${word} via ${ip}`, evidence);
+          store.updateVerdicts([final]);
+          const row = rowOf(store, m.measurement_id);
+          const expected = storedMeasurement(final);
+          expect(row.record).toBe(expected.record);
+          expect(row.export_ready).toBe(expected.exportReady ? 1 : 0);
+          expect(row.verdict_reason).toEqual(expected.verdictReason);
+          expect(row.verdict).toBe(final.verdict);
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('module boundaries', () => {
+  it('nothing in src/store imports src/export', () => {
+    const dir = join(import.meta.dirname, '../../src/store');
+    const offenders = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /from ['"][^'"]*\/export\//.test(readFileSync(join(dir, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});
