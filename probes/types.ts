@@ -5,14 +5,13 @@
 // happened in. Probes import nothing from src/store, src/analysis or
 // src/alerts: the data flows one way (../shared/DESIGN.md).
 
-/** The probe kinds, as named on the command line (`--probes`). */
-export const PROBE_KINDS = ['dns', 'tcp', 'tls', 'http', 'tls_duration', 'throughput', 'protocol'] as const;
-export type ProbeKind = (typeof PROBE_KINDS)[number];
-
-/** The web probes run in this order for each URL; each sees what the earlier ones found. */
-export const WEB_PROBES: readonly ProbeKind[] = ['dns', 'tcp', 'tls', 'http'];
-/** The long-lived, expensive probes, with their own cadence. */
-export const LONG_PROBES: readonly ProbeKind[] = ['tls_duration', 'throughput', 'protocol'];
+/**
+ * A probe kind, as named on the command line (`--probes`): a key of
+ * DetailsByKind, the record each kind returns. The runtime list of kinds, and
+ * which experiment runs each, is src/experiments/registry.ts. A new probe
+ * module may declare its kind by augmenting DetailsByKind from its own file.
+ */
+export type ProbeKind = keyof DetailsByKind;
 
 /** OONI's operation names (df-007-errors). */
 export type Operation = 'resolve' | 'connect' | 'tls_handshake' | 'http_round_trip' | 'read' | 'write';

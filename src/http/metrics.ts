@@ -3,7 +3,7 @@
 // come from fixed vocabularies (probe kinds, verdicts, event kinds), so the
 // number of series stays bounded; a per-URL gauge exists only when the
 // volunteer turns it on (config.http.perTargetMetrics).
-import { PROBE_KINDS } from '../../probes/types.js';
+import { PROBE_KINDS } from '../experiments/registry.js';
 import { EVENT_KINDS, VERDICTS, type Measurement, type StoredEvent } from '../model.js';
 
 type Labels = Record<string, string>;

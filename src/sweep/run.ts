@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
 import type { ControlAnswer, Measurement, VerdictResult } from '../model.js';
 import type { Store } from '../store/store.js';
+import type { RunSettlement, SettledRun } from '../store/runs.js';
 import { planSweep, type PlannedUnit } from './plan.js';
 
 export const PROVISIONAL_REASON = 'not analysed yet: the sweep had not finished';
@@ -90,7 +91,10 @@ export interface SweepUnitOutcome {
 export interface SweepOutcome {
   runId: string;
   startedAt: string;
-  status: 'complete' | 'interrupted';
+  /** complete, interrupted, or partial/failed when the database refused measurements: a sweep that lost rows never reports success. */
+  status: 'complete' | 'interrupted' | 'partial' | 'failed';
+  /** Measurements in the database for this run. */
+  stored: number;
   durationS: number;
   units: SweepUnitOutcome[];
   measurements: Measurement[];
@@ -203,17 +207,31 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   } catch (err) {
     logger.error({ run_id: runId, err: (err as Error).message }, 'could not store the sweep verdicts');
   }
-  const status = signal.aborted ? 'interrupted' : 'complete';
   const durationS = (Date.now() - started) / 1000;
   const summary = { duration_s: durationS, units: units.length, measured: finished.length, counts_by_verdict: countsByVerdict, dropped };
-  try {
-    store.finishRun(runId, status, summary);
-  } catch (err) {
-    logger.error({ run_id: runId, err: (err as Error).message }, 'could not mark the run finished');
+  // The store counts what it really holds: a sweep that lost rows is partial or failed, never complete.
+  const settled = settle(store, runId, { interrupted: signal.aborted, measured: measurements.length, summary }, logger);
+  const status = settled.status === 'running' ? 'failed' : settled.status;
+  const line = `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}`;
+  if (status === 'partial' || status === 'failed') {
+    logger.error({ run_id: runId, schedule: request.schedule, status, stored: settled.stored, measurements: measurements.length, ...summary }, `${line}; only ${settled.stored} of ${measurements.length} measurements were stored`);
+  } else {
+    logger.info({ run_id: runId, schedule: request.schedule, status, ...summary }, line);
   }
-  logger.info({ run_id: runId, schedule: request.schedule, status, ...summary }, `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}`);
   const control = controlHealth.asked > 0 ? controlHealth : null;
-  return { runId, startedAt, status, durationS, units: outcomes, measurements, countsByVerdict, dropped, control };
+  return { runId, startedAt, status, stored: settled.stored, durationS, units: outcomes, measurements, countsByVerdict, dropped, control };
+}
+
+function settle(store: Store, runId: string, settlement: RunSettlement, logger: Logger): SettledRun {
+  try {
+    const settled = store.settleRun(runId, settlement);
+    if (!settled.recorded) logger.error({ run_id: runId, err: settled.error?.message }, 'could not mark the run finished');
+    // A run whose row could not be written was not stored as finished: it did not succeed.
+    return settled.recorded ? settled : { ...settled, status: settled.status === 'complete' ? 'partial' : settled.status };
+  } catch (err) {
+    logger.error({ run_id: runId, err: (err as Error).message }, 'could not settle the run');
+    return { status: 'failed', measured: settlement.measured, stored: 0, recorded: false };
+  }
 }
 
 function safeUnitFailed(observation: UnitObservation): boolean {
@@ -262,8 +280,17 @@ class BatchWriter {
     try {
       this.store.insertMeasurements(batch);
     } catch (err) {
-      this.dropped += batch.length;
-      this.logger.error({ err: (err as Error).message, count: batch.length }, 'measurements dropped: the database refused them');
+      // One refused row rolls back its whole batch: store what can be stored, one row at a time.
+      let lost = 0;
+      for (const m of batch) {
+        try {
+          this.store.insertMeasurements([m]);
+        } catch {
+          lost++;
+        }
+      }
+      this.dropped += lost;
+      this.logger.error({ err: (err as Error).message, count: lost, batch: batch.length }, 'measurements dropped: the database refused them');
     }
   }
 }

@@ -9,7 +9,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createNetServer, connect as netConnect, type AddressInfo, type Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, RCODE } from '../../probes/dns_codec.js';
-import { PROBES } from '../../probes/index.js';
+import { PROBES } from '../../src/experiments/registry.js';
 import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, Target } from '../../probes/types.js';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
 import { judgeSweep, needsRetry, type AttemptResults, type UnitObservation } from '../../src/analysis/verdict.js';

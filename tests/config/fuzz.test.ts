@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, JsonSyntaxError, loadConfig, parseJson, type LoadConfigOptions } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { PROBE_KINDS } from '../../probes/types.js';
+import { PROBE_KINDS } from '../../src/experiments/registry.js';
 
 const RUNS = { seed: 20_130_614, numRuns: 2_000 } as const;
 const dir = mkdtempSync(join(tmpdir(), 'rasad-config-fuzz-'));

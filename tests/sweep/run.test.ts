@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ProbeRegistry } from '../../probes/index.js';
-import { PROBE_KINDS, type Probe, type ProbeKind, type ProbeResult, type Target } from '../../probes/types.js';
+import type { Probe, ProbeKind, ProbeResult, Target } from '../../probes/types.js';
+import { PROBE_KINDS, type ProbeRegistry } from '../../src/experiments/registry.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { PROVISIONAL_REASON, runSweep, type SweepDeps } from '../../src/sweep/run.js';
 import { planSweep } from '../../src/sweep/plan.js';
@@ -198,7 +198,7 @@ describe('runSweep', () => {
     store.close();
   });
 
-  it('keeps sweeping when the database refuses measurements, and counts them as dropped', async () => {
+  it('keeps sweeping when the database refuses measurements, counts them as dropped, and never calls the run complete', async () => {
     const store = newStore();
     const d = deps(store, standInProbes({}, newStats()));
     // The database stops taking writes mid-life, as a full disk does (the disk-full test with a real tmpfs is in tests/reliability).
@@ -206,7 +206,22 @@ describe('runSweep', () => {
     const outcome = await runSweep(d, { schedule: 'test', probes: ['dns', 'tcp'], targets: [target('http://a.test/'), target('http://b.test/')], concurrency: 2 });
     expect(outcome.dropped).toBe(4);
     expect(outcome.units).toHaveLength(2);
-    expect(store.getRun(outcome.runId)?.status).toBe('complete');
+    // Nothing of the sweep reached the database: the run failed (issue 16: a full disk once said "complete").
+    expect(outcome.status).toBe('failed');
+    expect(outcome.stored).toBe(0);
+    expect(store.getRun(outcome.runId)?.status).toBe('failed');
+    store.close();
+  });
+
+  it('calls a run partial when the database takes only some of its measurements', async () => {
+    const store = newStore();
+    const d = deps(store, standInProbes({}, newStats()));
+    // Refuse the measurements of one input only, as a disk that fills up mid-sweep does.
+    store.db.exec(`CREATE TRIGGER refuse_b BEFORE INSERT ON measurements WHEN NEW.url LIKE '%b.test%' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+    const outcome = await runSweep(d, { schedule: 'test', probes: ['dns', 'tcp'], targets: [target('http://a.test/'), target('http://b.test/')], concurrency: 1 });
+    expect(outcome.status).toBe('partial');
+    expect(outcome.stored).toBe(2);
+    expect(store.getRun(outcome.runId)?.status).toBe('partial');
     store.close();
   });
 });

@@ -4,7 +4,7 @@
 // exit 1 and, with --out, leaves no file behind.
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { PROBE_KINDS } from '../../../probes/types.js';
+import { PROBE_KINDS } from '../../experiments/registry.js';
 import { VERDICTS } from '../../model.js';
 import { countRows, EXPORT_FORMATS, writeExport, type ExportFormat, type ExportRequest } from '../../export/run-export.js';
 import { AtomicFileSink, StreamSink, type ExportSink } from '../../export/sink.js';

@@ -1,6 +1,6 @@
 // `rasad once`: one sweep, then exit 0. Blocked targets are findings, not
 // errors; a sweep that did not complete is exit 3 (130 when stopped by a signal).
-import { WEB_PROBES } from '../../../probes/types.js';
+import { scheduleProbes } from '../../experiments/registry.js';
 import { EXIT } from '../../errors.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
 import { defineCommand } from '../command.js';
@@ -29,7 +29,7 @@ lost), or 130 when SIGINT or SIGTERM stopped it.`,
     },
   },
   async ({ flags: values }, io) => {
-    const probes = parseProbeList(values.probes, WEB_PROBES);
+    const probes = parseProbeList(values.probes, scheduleProbes('web'));
     const config = resolveConfig(values, io.env);
     const concurrency = values.concurrency ?? config.schedules.web.concurrency;
     const progress = createProgress(io.stderr, 'rasad once');
