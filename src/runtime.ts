@@ -27,6 +27,8 @@ export interface CommonFlags {
   db?: string;
   resolver?: string;
   control?: string[];
+  /** --no-control: no control helper at all. */
+  'no-control'?: boolean;
 }
 
 /** File, environment, then flags; NODE_EXTRA_CA_CERTS is also trusted by the probes (the lab's CA). */
@@ -36,6 +38,10 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
   if (flags.db) overrides.db = flags.db;
   if (flags.resolver !== undefined) overrides.probe = { resolver: flags.resolver };
   if (flags.control?.length) overrides.controls = flags.control.flatMap((c) => c.split(',')).filter(Boolean);
+  if (flags['no-control']) {
+    if (flags.control?.length) throw new UsageError('--no-control and --control contradict each other: give one');
+    overrides.controls = [];
+  }
   const config = loadConfig({ file: flags.config, env, overrides: overrides as never });
   const extraCa = env.NODE_EXTRA_CA_CERTS;
   if (extraCa && !config.probe.extraCaPem) {

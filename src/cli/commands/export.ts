@@ -1,12 +1,13 @@
 // `rasad export`: measurements (or change events) for researchers, as JSONL,
 // CSV or OONI's data format, streamed from a read-only store. Bad flags and an
 // unreadable database are UsageErrors (exit 2); a failure while writing is
-// exit 1 and, with --out, leaves no file behind.
+// exit 1 and, with --out, leaves no file behind; a damaged database gives up
+// every readable row and exits 1, saying how many rows it skipped.
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PROBE_KINDS } from '../../experiments/registry.js';
 import { VERDICTS } from '../../model.js';
-import { countRows, EXPORT_FORMATS, writeExport, type ExportFormat, type ExportRequest } from '../../export/run-export.js';
+import { countRows, EXPORT_FORMATS, exportIncomplete, writeExport, type ExportFormat, type ExportRequest } from '../../export/run-export.js';
 import { AtomicFileSink, StreamSink, type ExportSink } from '../../export/sink.js';
 import { parseIsoInstant } from '../../export/time.js';
 import { Store, type MeasurementFilter } from '../../store/store.js';
@@ -116,6 +117,8 @@ function readRequest(values: Flags): ExportRequest {
     includeIp: values['include-ip'] === true,
     probeAsn: asn.toUpperCase(),
     probeCc: cc.toUpperCase(),
+    // A damaged database still gives up what it can: unreadable rows are skipped and counted, and the exit code says so.
+    salvage: true,
   };
 }
 
@@ -186,6 +189,11 @@ async function exportTo(store: Store, request: ExportRequest, total: number, out
     progress.finish();
     if (result.skipped > 0) io.stderr.write(`rasad export: left out ${result.skipped} measurements of a probe kind the OONI export does not know\n`);
     if (outPath) io.stderr.write(`rasad export: ${result.written} records (${result.read} ${request.events ? 'events' : 'measurements'}) written to ${outPath}\n`);
+    if (exportIncomplete(result)) {
+      const parts = [result.unreadable > 0 ? `${result.unreadable} unreadable row${result.unreadable === 1 ? '' : 's'} skipped` : null, result.damaged ? `reading stopped early: ${result.damaged}` : null].filter(Boolean);
+      io.stderr.write(`rasad export: incomplete, the database is damaged (${parts.join('; ')}); what could be read was written. Copy the database aside and run PRAGMA integrity_check on the copy.\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     progress.finish();

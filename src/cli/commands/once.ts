@@ -4,7 +4,7 @@ import { scheduleProbes } from '../../experiments/registry.js';
 import { EXIT } from '../../errors.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
 import { defineCommand } from '../command.js';
-import { CONFIG_FLAG, DB_FLAG, TARGETS_FLAG } from '../common-flags.js';
+import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 import { createProgress } from '../progress.js';
 
 export const onceCommand = defineCommand(
@@ -13,7 +13,7 @@ export const onceCommand = defineCommand(
     summary: 'run one sweep over the targets, store it, and exit',
     synopsis: `rasad once [--targets F] [--db F] [--config F]
                   [--probes dns,tcp,tls,http,tls_duration,throughput,protocol]
-                  [--resolver IP:PORT] [--control URL]... [--concurrency N]`,
+                  [--resolver IP:PORT] [--control URL]... [--no-control] [--concurrency N]`,
     description: `Runs one sweep over the targets, stores every measurement with its verdict,
 detects changes, and exits 0 (blocked targets are findings, not errors).
 A sweep that did not complete exits 3 (partial or failed: measurements were
@@ -25,6 +25,7 @@ lost), or 130 when SIGINT or SIGTERM stopped it.`,
       probes: { type: 'string', value: 'LIST', help: 'probe kinds to run (default: dns,tcp,tls,http)' },
       resolver: { type: 'string', value: 'IP:PORT', help: 'resolver for the raw UDP DNS client' },
       control: { type: 'string', value: 'URL', repeatable: true, help: 'control helper URL, OONI test-helper protocol' },
+      'no-control': NO_CONTROL_FLAG,
       concurrency: { type: 'integer', min: 1, max: 5000, help: "concurrent measurements (default: the web schedule's)" },
     },
   },

@@ -5,7 +5,7 @@ import { Scheduler, type Schedule } from '../../scheduler.js';
 import { startHttpServer } from '../../http/server.js';
 import { PortInUseError } from '../../errors.js';
 import { defineCommand } from '../command.js';
-import { CONFIG_FLAG, DB_FLAG, TARGETS_FLAG } from '../common-flags.js';
+import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 
 export const runCommand = defineCommand(
   {
@@ -20,6 +20,7 @@ aborted after a grace period, the database is closed, exit code 0.`,
       config: CONFIG_FLAG,
       targets: TARGETS_FLAG,
       db: DB_FLAG,
+      'no-control': NO_CONTROL_FLAG,
     },
   },
   async ({ flags: values }, io) => {

@@ -17,6 +17,7 @@ import { RASAD_TEST_VERSION } from '../long-lived-ooni.js';
 export const TCP_REACHABILITY_TEST_NAME = 'rasad_tcp_reachability';
 
 const isUrl = (input: string) => /^https?:/i.test(input);
+const WEB_SCHEMES = new Set(['http:', 'https:', 'tcp:']);
 
 export const webExperiment: Experiment = {
   kind: 'web',
@@ -31,6 +32,8 @@ export const webExperiment: Experiment = {
     const inputs: PlannedInput[] = [];
     for (const url of target.inputs) {
       const parsed = new URL(url);
+      // Other schemes (app://, tor://, ...) belong to their own experiments.
+      if (!WEB_SCHEMES.has(parsed.protocol)) continue;
       const probes = this.probes
         .map((p) => p.kind)
         .filter((kind) => wanted.has(kind))
