@@ -5,7 +5,11 @@
 // event-loop lag they cost. Goals are printed next to the figures, not
 // asserted.
 //
-//   node --import tsx bench/sessions.ts [--sessions 500,2000] [--hold-s 10] [--no-plain]
+//   node --import tsx bench/sessions.ts [--sessions 500,2000] [--hold-s 10] [--no-plain] [--control]
+//
+// --control holds the sessions the way the long-lived control endpoint does
+// (handleLongControl, src/control/long/), to see what a helper pays per
+// session it holds for probes.
 //
 // Loopback only: the server binds 127.0.0.1 and the probes are given its
 // address, so no name is resolved and nothing leaves the machine.
@@ -20,6 +24,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { tlsDurationProbe } from '../probes/tls_duration.js';
 import type { ProbeOptions, ProbeResult, TlsDurationDetails } from '../probes/types.js';
+import { handleLongControl } from '../src/control/long/handler.js';
+import { LONG_LIMITS } from '../src/control/long/request.js';
 import { makePki } from '../tests/helpers/certs.js';
 
 const HOST = 'bench.probe.test';
@@ -67,20 +73,36 @@ async function serve(): Promise<void> {
 // ---------------------------------------------------------------------------
 // The parent: the probe process being measured.
 
-function parseArgs(argv: string[]): { sessions: number[]; holdS: number; plain: boolean } {
+interface Args {
+  sessions: number[];
+  holdS: number;
+  plain: boolean;
+  /** Hold the sessions through the long-lived control endpoint's handler instead of the probe. */
+  control: boolean;
+}
+
+const USAGE = 'usage: bench/sessions.ts [--sessions 500,2000] [--hold-s 10] [--no-plain] [--control]';
+
+function parseArgs(argv: string[]): Args {
   let sessions = [500, 2000];
   let holdS = 10;
   let plain = true;
+  let control = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--sessions') sessions = (argv[++i] ?? '').split(',').map(Number);
     else if (arg === '--hold-s') holdS = Number(argv[++i]);
     else if (arg === '--no-plain') plain = false;
-    else throw new Error(`unknown argument ${arg}; usage: bench/sessions.ts [--sessions 500,2000] [--hold-s 10] [--no-plain]`);
+    else if (arg === '--control') control = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
   if (sessions.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--sessions takes a comma-separated list of positive integers');
   if (!Number.isFinite(holdS) || holdS <= 0) throw new Error('--hold-s takes a positive number of seconds');
-  return { sessions, holdS, plain };
+  if (control && holdS * 1000 + 60_000 > LONG_LIMITS.maxHorizonMs) throw new Error(`--control holds a session ${LONG_LIMITS.maxHorizonMs / 1000} s at most: use --hold-s ${LONG_LIMITS.maxHorizonMs / 1000 - 60} or less`);
+  return { sessions, holdS, plain, control };
 }
 
 function gc(): void {
@@ -116,7 +138,8 @@ interface Figures {
   diedEarly: number;
 }
 
-async function holdSessions(child: ChildProcess, server: Extract<ServerMessage, { kind: 'ready' }>, n: number, holdS: number, plain: boolean): Promise<Figures> {
+async function holdSessions(child: ChildProcess, server: Extract<ServerMessage, { kind: 'ready' }>, n: number, args: Args): Promise<Figures> {
+  const { holdS, plain } = args;
   const options: ProbeOptions = {
     timeoutMs: 30_000,
     resolver: '',
@@ -149,9 +172,26 @@ async function holdSessions(child: ChildProcess, server: Extract<ServerMessage, 
   const controller = new AbortController();
   setMaxListeners(0, controller.signal); // one signal is shared by all the probes here
   const runs: Promise<ProbeResult<TlsDurationDetails>>[] = [];
+  // The endpoint's way: a request per session, measured with the probe's code behind the address policy.
+  const viaControl = async (): Promise<ProbeResult<TlsDurationDetails>> => {
+    const answer = await handleLongControl(
+      {
+        kind: 'tls_duration',
+        url: input.url,
+        ip: '127.0.0.1',
+        horizon_ms: Math.min(LONG_LIMITS.maxHorizonMs, (holdS + 60) * 1000),
+        interval_ms: options.sessionIntervalMs,
+        plain_port: options.sessionPlainPort!,
+      },
+      { allowPrivate: true, extraCaPem: server.caPem, timeoutMs: options.timeoutMs },
+      controller.signal,
+    );
+    if (answer.kind !== 'tls_duration') throw new Error('unexpected answer kind');
+    return answer.result;
+  };
   // Ramp up in batches so the server's accept queue is not flooded.
   for (let i = 0; i < n; i += 50) {
-    for (let j = i; j < Math.min(n, i + 50); j++) runs.push(tlsDurationProbe.run(input, controller.signal));
+    for (let j = i; j < Math.min(n, i + 50); j++) runs.push(args.control ? viaControl() : tlsDurationProbe.run(input, controller.signal));
     await sleep(25);
   }
   const wanted = n * (plain ? 2 : 1);
@@ -199,7 +239,8 @@ async function holdSessions(child: ChildProcess, server: Extract<ServerMessage, 
 }
 
 async function main(): Promise<void> {
-  const { sessions, holdS, plain } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const { sessions, holdS, plain } = args;
   const limit = fdLimit();
   const perProbe = plain ? 2 : 1;
   const biggest = Math.max(...sessions);
@@ -217,8 +258,9 @@ async function main(): Promise<void> {
   const rows: Figures[] = [];
   try {
     for (const n of sessions) {
-      console.log(`holding ${n} tls_duration probes (${plain ? 'TLS + plain session each' : 'TLS session only'}) for ${holdS} s ...`);
-      rows.push(await holdSessions(child, server, n, holdS, plain));
+      const who = args.control ? 'control-endpoint sessions' : 'tls_duration probes';
+      console.log(`holding ${n} ${who} (${plain ? 'TLS + plain session each' : 'TLS session only'}) for ${holdS} s ...`);
+      rows.push(await holdSessions(child, server, n, args));
     }
   } finally {
     child.send({ kind: 'exit' });

@@ -104,6 +104,7 @@ function runFlow(
   return new Promise((resolve) => {
     const result: ProtocolFlowResult = {
       kind,
+      ip,
       port,
       failure: null,
       later_data_flows: false,

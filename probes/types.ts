@@ -74,6 +74,8 @@ export interface ProbeOptions {
   sessionPlainPort?: number;
   /** tcp/tls/http: addresses tried at most per input, IPv4 and IPv6 interleaved (default 4). */
   maxAddresses?: number;
+  /** Messaging-app probes: endpoint lists and pinned host names in place of the real ones (tests point them at loopback). */
+  appEndpoints?: import('./app_endpoints.js').AppEndpointOverrides;
 }
 
 /**
@@ -199,6 +201,16 @@ export interface TlsHandshakeResult {
    * (OONI's Web Connectivity does the same); its failure is no TLS blocking.
    */
   purpose?: 'dns_consistency';
+  /** How long the TCP connect before the handshake took; null when it failed (then `failure` is the connect's). */
+  connect_ms?: number | null;
+  /** The negotiated cipher suite, IANA name (e.g. TLS_AES_128_GCM_SHA256); absent in records made before it was recorded. */
+  cipher_suite?: string | null;
+  /**
+   * The peer's certificate chain, leaf first, each certificate base64 DER
+   * (OONI's peer_certificates). Kept for real-SNI handshakes only, capped
+   * (probes/tls.ts PEER_CHAIN_MAX_CERTS / PEER_CERT_MAX_BYTES).
+   */
+  peer_certificates?: string[];
 }
 
 export interface TlsDetails {
@@ -231,6 +243,8 @@ export interface HttpHop {
   timings: { connect_ms: number | null; tls_ms: number | null; first_byte_ms: number | null; total_ms: number | null };
   /** The HTTP version spoken on this hop: 'h2' or 'http/1.1' (ALPN over TLS); null when no connection was made. */
   negotiated_protocol?: 'h2' | 'http/1.1' | null;
+  /** The request headers rasad gave the HTTP client for this hop, in order, as [name, value] (the client may add framing headers). */
+  request_headers?: [string, string][];
 }
 
 export interface HttpDetails {

@@ -18,9 +18,12 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { scrubIps } from '../../probes/failure.js';
 import { measureControl } from './helper_measure.js';
+import { longControlRoute } from './long/route.js';
+import { readBody } from './read_body.js';
 import { HelperRequestError, parseControlRequest } from './helper_request.js';
 
 export { REFUSED_FAILURE, isRefusedAddress } from './address_policy.js';
+export { readBody } from './read_body.js';
 export { measureControl } from './helper_measure.js';
 export { HelperRequestError, parseControlRequest, parseEndpoint, type ControlRequestBody } from './helper_request.js';
 
@@ -85,10 +88,9 @@ export async function startHelper(opts: HelperOptions = {}, extraRoutes: HelperR
   let measuring = 0;
   let receiving = 0;
 
-  // ---- MOUNT POINT for more routes. POST /rasad/v1/long (longControlRoute(opts)
-  // in src/control/long/) goes here; routes are tried in order, before the
-  // control endpoint, and answer only the requests they own.
-  const routes: HelperRoute[] = [...extraRoutes];
+  // Routes are tried in order, before the OONI control endpoint, and answer
+  // only the requests they own: rasad's long-lived control (POST /rasad/v1/long).
+  const routes: HelperRoute[] = [longControlRoute(opts), ...extraRoutes];
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -175,41 +177,3 @@ function reply(res: ServerResponse, status: number, body: unknown, headers: Reco
   res.end(text);
 }
 
-/** The request body, at most `max` bytes, in full within `deadlineMs`; else a HelperRequestError (413, 408). */
-export function readBody(req: IncomingMessage, max: number, deadlineMs: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
-    req.resume();
-    return Promise.reject(new HelperRequestError(413, `request body larger than ${max} bytes`));
-  }
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const timer = setTimeout(() => fail(new HelperRequestError(408, `request body not received within ${deadlineMs} ms`)), deadlineMs);
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      if (total > max) return fail(new HelperRequestError(413, `request body larger than ${max} bytes`));
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const onError = (err: Error) => fail(err);
-    function cleanup() {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    }
-    function fail(err: Error) {
-      cleanup();
-      req.on('error', () => {});
-      req.resume();
-      reject(err);
-    }
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onError);
-  });
-}

@@ -55,6 +55,8 @@ describe('protocol', () => {
     expect(res.details.ip).toBe('127.0.0.1');
     expect(res.details.flows.map((f) => f.kind)).toEqual(['valid_first', 'junk_first']);
     for (const f of res.details.flows) {
+      // Each flow names its endpoint, so flows can be compared across endpoints.
+      expect(f.ip).toBe('127.0.0.1');
       expect(f.port).toBe(echo.port);
       expect(f.later_data_flows).toBe(true);
       expect(f.failure).toBeNull();

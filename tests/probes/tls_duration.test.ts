@@ -1,9 +1,8 @@
 // tls_duration against real loopback sockets: a TLS keep-alive server behind
 // a proxy that cuts sessions (RST, FIN), servers that go silent or never
 // finish the handshake, and a path that lets the session live to the horizon.
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResponseSkipper, tlsDurationProbe } from '../../probes/tls_duration.js';
+import { tlsDurationProbe } from '../../probes/tls_duration.js';
 import type { ProbeInput, ProbeOptions } from '../../probes/types.js';
 import { makePki, type Pem } from '../helpers/certs.js';
 import { startCutProxy } from '../helpers/longlived/cut_proxy.js';
@@ -233,35 +232,5 @@ describe('tls_duration', () => {
     await expect(
       tlsDurationProbe.run(input(443, options({ sessionIntervalMs: 0 })), new AbortController().signal),
     ).rejects.toThrow(/sessionIntervalMs/);
-  });
-});
-
-describe('ResponseSkipper', () => {
-  const responses = [
-    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
-    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nTrailer: 1\r\n\r\n',
-    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nX: y\r\n\r\n',
-    'HTTP/1.0 304 Not Modified\r\n\r\n',
-    'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
-  ];
-  const stream = Buffer.from(responses.join(''), 'latin1');
-
-  it('finds the end of every response however the bytes are split', () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 20 }), (cuts) => {
-        const skipper = new ResponseSkipper(1 << 20);
-        const points = [0, ...cuts.sort((a, b) => a - b), stream.length];
-        let completed = 0;
-        for (let i = 1; i < points.length; i++) completed += skipper.feed(stream.subarray(points[i - 1], points[i]));
-        expect(completed).toBe(responses.length);
-      }),
-    );
-  });
-
-  it('rejects malformed or oversized responses', () => {
-    expect(() => new ResponseSkipper(100).feed(Buffer.from('SSH-2.0-OpenSSH\r\n'))).toThrow(/status line/);
-    expect(() => new ResponseSkipper(100).feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n'))).toThrow(/read limit/);
-    expect(() => new ResponseSkipper(100).feed(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'))).toThrow(/chunk size/);
-    expect(() => new ResponseSkipper(1 << 20).feed(Buffer.alloc(40 * 1024, 'a'))).toThrow(/too large/);
   });
 });
