@@ -120,6 +120,7 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       );
       metrics.recordMeasurements(outcome.measurements);
       metrics.recordSweep(request.schedule, outcome.durationS, outcome.status === 'complete');
+      metrics.recordControl(outcome.control);
       try {
         await pipeline.onSweep(toObservation(outcome));
       } catch (err) {

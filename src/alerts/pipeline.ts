@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { detectChanges, type DetectOptions, type DetectorState, type SweepObservation } from '../analysis/changes.js';
 import type { Config } from '../config/schema.js';
+import { shownState } from '../http/input-state.js';
 import type { Metrics } from '../http/metrics.js';
 import type { StoredEvent } from '../model.js';
 import type { Store } from '../store/store.js';
@@ -195,7 +196,9 @@ class Pipeline implements ChangePipeline {
 
   private updateTargetMetrics(): void {
     if (!this.state) return;
-    this.deps.metrics.setTargetStates(Object.values(this.state.inputs).map((i) => ({ url: i.url, kind: i.kind, state: i.confirmed ?? 'pending' })));
+    this.deps.metrics.setTargetStates(
+      Object.values(this.state.inputs).map((i) => ({ url: i.url, kind: i.kind, state: shownState({ confirmed: i.confirmed, changing: i.streak !== null, lastVerdict: i.last_verdict }) })),
+    );
   }
 
   // --- delivery --------------------------------------------------------------

@@ -76,6 +76,10 @@ export class Gauge extends Metric {
   get(labels: Labels = {}): number | undefined {
     return this.values.get(seriesKey(this.labelNames, labels));
   }
+  /** Series held. */
+  size(): number {
+    return this.values.size;
+  }
   /** Replaces every series at once (for gauges recomputed from a snapshot). */
   replaceAll(series: { labels: Labels; value: number }[]): void {
     this.values = new Map(series.map((s) => [seriesKey(this.labelNames, s.labels), s.value]));
@@ -134,13 +138,32 @@ function scheduleLabel(value: unknown): string {
   return typeof value === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(value) ? value : 'other';
 }
 
+/** Control helper series at most. */
+const CONTROL_HELPERS_MAX = 32;
+
+/** A helper URL as a label: scheme, host, port and path only (no credentials or query, which may hold a key). */
+function helperLabel(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 200);
+  } catch {
+    return null;
+  }
+}
+
 export interface MetricsOptions {
   http?: { perTargetMetrics?: boolean };
 }
 
 export class Metrics {
   readonly measurements = new Counter('rasad_measurements_total', 'Measurements stored, by probe and verdict.', ['probe', 'verdict']);
-  readonly targets = new Gauge('rasad_targets', 'Inputs (URL and probe kind) per confirmed state; pending: not confirmed yet.', ['state']);
+  readonly targets = new Gauge(
+    'rasad_targets',
+    'Units (an input, i.e. a URL or tcp:// endpoint, times an experiment measuring it) per state: the confirmed verdict; pending while a change is being confirmed; down, inconclusive, network.offline or site.geoblocked for one never confirmed and last seen so.',
+    ['state'],
+  );
   readonly targetState = new Gauge('rasad_target_state', 'The confirmed state of each input (1). Only with http.perTargetMetrics.', ['url', 'kind', 'state']);
   readonly sweepDuration = new Histogram('rasad_sweep_duration_seconds', 'Duration of sweeps, by schedule.', ['schedule'], [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200]);
   readonly sweeps = new Counter('rasad_sweeps_total', 'Sweeps finished, by schedule and result.', ['schedule', 'result']);
@@ -148,6 +171,7 @@ export class Metrics {
   readonly alertFailures = new Counter('rasad_alert_delivery_failures_total', 'Failed webhook delivery attempts, by destination (its index in the config).', ['destination_index']);
   readonly alertsPending = new Gauge('rasad_alerts_pending', 'Alerts waiting in the outbox, by destination.', ['destination_index']);
   readonly events = new Counter('rasad_events_total', 'Change events detected, by kind.', ['kind']);
+  readonly controlUp = new Gauge('rasad_control_up', 'Whether each control helper answered in the last sweep that asked it (1) or not (0); a helper never asked has no series.', ['url']);
   private readonly perTarget: boolean;
 
   constructor(
@@ -185,6 +209,17 @@ export class Metrics {
     }
   }
 
+  /** The control's health in one sweep (null when it asked none): the last word on each helper asked. */
+  recordControl(control: { helpers: { url: string; up: boolean }[] } | null | undefined): void {
+    for (const helper of control?.helpers ?? []) {
+      const url = helperLabel(helper?.url);
+      if (url === null) continue;
+      // Helpers come from the config, so few; the cap only guards against a bug feeding URLs without bound.
+      if (this.controlUp.get({ url }) === undefined && this.controlUp.size() >= CONTROL_HELPERS_MAX) continue;
+      this.controlUp.set({ url }, helper.up === true ? 1 : 0);
+    }
+  }
+
   recordAlertFailure(destinationIndex: number): void {
     this.alertFailures.inc({ destination_index: String(destinationIndex) });
   }
@@ -194,7 +229,17 @@ export class Metrics {
   }
 
   render(): string {
-    const metrics: Metric[] = [this.measurements, this.targets, this.sweepDuration, this.sweeps, this.lastSuccessfulSweep, this.alertFailures, this.alertsPending, this.events];
+    const metrics: Metric[] = [
+      this.measurements,
+      this.targets,
+      this.sweepDuration,
+      this.sweeps,
+      this.lastSuccessfulSweep,
+      this.alertFailures,
+      this.alertsPending,
+      this.events,
+      this.controlUp,
+    ];
     if (this.perTarget) metrics.push(this.targetState);
     return metrics.map((m) => m.render().join('\n')).join('\n') + '\n';
   }

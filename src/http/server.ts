@@ -163,7 +163,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
   const base = `http://${host}:${address.port}/`;
-  logger.info({ url: base, token: token ? 'required' : 'none (loopback only)' }, 'dashboard and /metrics listening');
+  // Not under a key named token: the log redacts those, and "[redacted]" would claim a token that is not set.
+  logger.info({ url: base, auth: token ? 'token required' : 'none (loopback host names only)' }, 'dashboard and /metrics listening');
   return {
     url: base,
     close: () =>

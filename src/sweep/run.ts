@@ -208,7 +208,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     logger.error({ run_id: runId, err: (err as Error).message }, 'could not store the sweep verdicts');
   }
   const durationS = (Date.now() - started) / 1000;
-  const summary = { duration_s: durationS, units: units.length, measured: finished.length, counts_by_verdict: countsByVerdict, dropped };
+  const control = controlHealth.asked > 0 ? controlHealth : null;
+  const summary = { duration_s: durationS, units: units.length, measured: finished.length, counts_by_verdict: countsByVerdict, dropped, control };
   // The store counts what it really holds: a sweep that lost rows is partial or failed, never complete.
   const settled = settle(store, runId, { interrupted: signal.aborted, measured: measurements.length, summary }, logger);
   const status = settled.status === 'running' ? 'failed' : settled.status;
@@ -218,7 +219,6 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   } else {
     logger.info({ run_id: runId, schedule: request.schedule, status, ...summary }, line);
   }
-  const control = controlHealth.asked > 0 ? controlHealth : null;
   return { runId, startedAt, status, stored: settled.stored, durationS, units: outcomes, measurements, countsByVerdict, dropped, control };
 }
 

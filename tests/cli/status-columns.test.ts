@@ -58,7 +58,7 @@ describe('rasad status columns', () => {
     expect(line(URLS.turning)).toMatch(/^ {2}ok {7}ok +https:\/\/turning/);
     expect(line(URLS.ok)).toMatch(/^ {2}ok {7}ok +https:\/\/open/);
     expect(r.stdout).not.toMatch(/pending +pending/);
-    expect(r.stdout).toMatch(/3 inputs: 0 blocked, 2 ok, 0 pending, 1 other/);
+    expect(r.stdout).toMatch(/\n3 inputs: 0 blocked, 2 ok, 0 pending \(a change being confirmed\), 1 other \(down, inconclusive, offline or geoblocked on every sweep\)\n/);
   });
 });
 

@@ -3,6 +3,9 @@
 // showing the targets by category, a verdict timeline per target, the events
 // and the uPlot charts; no request leaves 127.0.0.1 and the CSP holds
 // (no console errors). A screenshot goes to test-artifacts/dashboard.png.
+// A second database has the control down: a banner says so, the event feed
+// sits near the top, an input down on every sweep is not "pending", and an
+// inconclusive long-lived probe does not colour an ok site's timeline.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +13,10 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangePipeline } from '../../src/alerts/pipeline.js';
 import { Metrics } from '../../src/http/metrics.js';
-import { VERDICT_COLORS } from '../../src/http/assets/palette.js';
+import { EVENT_COLORS, VERDICT_COLORS } from '../../src/http/assets/palette.js';
 import { startHttpServer, type RunningHttpServer } from '../../src/http/server.js';
 import { Store } from '../../src/store/store.js';
-import { SCENARIO_URLS, seedScenario, silentLogger, testConfig } from '../alerts/helpers.js';
+import { SCENARIO_URLS, seedScenario, silentLogger, storeSweep, testConfig, type UnitSpec } from '../alerts/helpers.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
@@ -21,6 +24,7 @@ let dir: string;
 let store: Store;
 let server: RunningHttpServer;
 let context: BrowserContext;
+let controlDown: { store: Store; server: RunningHttpServer; downSince: string };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rasad-dashboard-'));
@@ -31,6 +35,7 @@ beforeAll(async () => {
   await seedScenario(store, pipeline);
   await pipeline.stop();
   server = await startHttpServer({ store, config: { http: { ...config.http, port: 0 } }, metrics, logger: silentLogger() });
+  controlDown = await startControlDownServer();
   context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -44,8 +49,43 @@ afterAll(async () => {
   await context?.close();
   await server?.close();
   store?.close();
+  await controlDown?.server.close();
+  controlDown?.store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+const DOWN_URLS = { open: 'https://open.example.test/', gone: 'https://gone.example.test/', slow: 'https://slow.example.test/' };
+
+/** Six hourly web sweeps ending now, a long sweep every third hour, the control unreachable in the last two. */
+async function startControlDownServer(): Promise<{ store: Store; server: RunningHttpServer; downSince: string }> {
+  const db = Store.open(join(dir, 'control-down.db'));
+  const config = testConfig({ confirmSweeps: 2 });
+  const metrics = new Metrics(config);
+  const pipeline = createChangePipeline({ store: db, config, logger: silentLogger(), metrics });
+  const hours = 6;
+  const at = (h: number) => new Date(Date.now() - (hours - h) * 3600_000).toISOString();
+  for (let h = 0; h < hours; h++) {
+    const down = h >= hours - 2;
+    const units: UnitSpec[] = [
+      { url: DOWN_URLS.open, category: 'NEWS', verdict: 'ok' },
+      { url: DOWN_URLS.gone, category: 'NEWS', verdict: 'down' },
+      { url: DOWN_URLS.slow, category: 'MMED', verdict: 'ok' },
+    ];
+    const control = down
+      ? { asked: 3, answered: 0, helpers: [{ url: 'https://0.th.example.test/', up: false, failure: 'connection_reset' }] }
+      : { asked: 3, answered: 3, helpers: [{ url: 'https://0.th.example.test/', up: true, failure: null }] };
+    const observation = storeSweep(db, `web-${h}`, at(h), units);
+    db.finishRun(`web-${h}`, 'complete', { units: units.length, control }, at(h));
+    await pipeline.onSweep({ ...observation, control });
+    if (h % 3 === 1) {
+      const long = storeSweep(db, `long-${h}`, new Date(Date.parse(at(h)) + 60_000).toISOString(), [{ url: DOWN_URLS.slow, category: 'MMED', kind: 'throughput', verdict: 'inconclusive' }]);
+      await pipeline.onSweep(long);
+    }
+  }
+  await pipeline.stop();
+  const running = await startHttpServer({ store: db, config: { http: { ...config.http, port: 0 } }, metrics, logger: silentLogger() });
+  return { store: db, server: running, downSince: at(hours - 2) };
+}
 
 function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
@@ -130,6 +170,80 @@ describe('dashboard in chromium', () => {
     expect(refused).toEqual([]);
     expect(requested.length).toBeGreaterThanOrEqual(9);
     for (const url of requested) expect(url.startsWith(`${origin}/`), url).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('with the control down: a banner says so, events near the top, no "pending" for an input down every sweep, ok cells stay green', async () => {
+    const origin = new URL(controlDown.server.url).origin;
+    const refused: string[] = [];
+    // The newest route wins: only this server's origin is let through.
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(`${origin}/`)) return route.continue();
+      refused.push(url);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    await page.goto(controlDown.server.url);
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+
+    // The banner, visible, in the first screen.
+    const banner = page.locator('#control-banner');
+    expect(await banner.isVisible()).toBe(true);
+    const since = controlDown.downSince.slice(0, 16).replace('T', ' ');
+    expect(await banner.textContent()).toContain(`No control answers since ${since} UTC: verdicts that need it are inconclusive.`);
+    expect(await banner.textContent()).toContain('https://0.th.example.test/ connection_reset');
+    expect((await banner.boundingBox())!.y).toBeLessThan(300);
+    expect(await page.textContent('#control')).toBe('control: DOWN');
+
+    // The event feed comes before the targets, within the first screen.
+    const feed = (await page.locator('#events-panel').boundingBox())!;
+    const targets = (await page.locator('#targets').boundingBox())!;
+    expect(feed.y).toBeLessThan(targets.y);
+    expect(feed.y).toBeLessThan(900);
+    expect(await page.textContent('#events li[data-kind="control.down"] .what')).toMatch(/no control helper answers since/);
+
+    // Legends: every verdict (site.geoblocked included) and every event kind (control.down/up included).
+    const legend = await page.textContent('#legend');
+    expect(legend).toContain('site.geoblocked');
+    const eventLegend = await page.$$eval('#event-legend .badge', (els) => els.map((e) => e.textContent));
+    expect(eventLegend).toEqual(expect.arrayContaining(['control.down', 'control.up', 'shutdown', 'blocked']));
+    const controlDownColour = await page.$eval('#event-legend .k-control-down', (e) => getComputedStyle(e).backgroundColor);
+    expect(controlDownColour).toBe(`rgb(${hexToRgb(EVENT_COLORS['control.down']).join(', ')})`);
+
+    // Down on every sweep: "down", and counted as other.
+    expect(await page.textContent(`tr.target-row[data-url="${DOWN_URLS.gone}"] td.state .badge`)).toBe('down');
+    expect(await page.textContent('#summary .card[data-count="pending"] .value')).toBe('0');
+    expect(await page.textContent('#summary .card[data-count="other"] .value')).toBe('1');
+    // What the numbers count.
+    expect(await page.textContent('#summary .card[data-count="targets"] .value')).toBe('3');
+    expect(await page.textContent('#summary .card[data-count="units"] .value')).toBe('4');
+    expect(await page.textContent('#counts')).toMatch(/circumvention-tagged ones are skipped unless probeCircumvention is on/);
+
+    // web ok + throughput inconclusive in the same hours: every measured cell is ok green.
+    const colours = await page.$eval(`tr.target-row[data-url="${DOWN_URLS.slow}"] canvas`, (canvas) => {
+      const c = canvas as HTMLCanvasElement;
+      const ratio = c.width / parseFloat(c.style.width);
+      const row = c.getContext('2d')!.getImageData(0, Math.floor(8 * ratio), c.width, 1).data;
+      const seen = new Set<string>();
+      for (let slot = 0; slot < 168; slot++) {
+        const x = Math.floor((slot * 3 + 1) * ratio);
+        seen.add(Array.from(row.slice(x * 4, x * 4 + 3)).join(','));
+      }
+      return [...seen];
+    });
+    expect(colours).toContain(hexToRgb(VERDICT_COLORS.ok).join(','));
+    expect(colours).not.toContain(hexToRgb(VERDICT_COLORS.inconclusive).join(','));
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-control-down.png'), fullPage: false });
+    expect(refused).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();
   });

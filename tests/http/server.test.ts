@@ -98,6 +98,11 @@ describe('JSON API', () => {
     expect(grp.inputs[0].url).toBe(U.fbHttp);
     expect(t.totals).toEqual({ inputs: 10, ok: 7, blocked: 3, pending: 0, other: 0 });
     expect(t.last_run.status).toBe('complete');
+    // Each schedule's last run: the hourly web sweep, and the long-lived one.
+    expect(t.last_run).toMatchObject({ run_id: 'web-167', units: 10 });
+    expect(t.last_long_run).toMatchObject({ run_id: 'long-165', units: 4 });
+    expect(t.counts).toEqual({ targets: 9, inputs: 10, units: { web: 10, tls_duration: 2, throughput: 2 } });
+    expect(t.control.state).toBe('unknown');
   });
 
   it('/api/events: newest first, filtered by since, bounded by limit, each with its text line', async () => {

@@ -44,7 +44,11 @@ describe('rasad status', () => {
     expect(text).not.toContain('\x1b[');
     const lines = text.split('\n');
     expect(lines[0]).toBe(`rasad status: ${file}`);
-    expect(lines[1]).toMatch(/^network: normal · last sweep \d{4}-\d\d-\d\d \d\d:\d\d UTC \(complete\) · 10 inputs: 3 blocked, 7 ok, 0 pending$/);
+    expect(lines[1]).toMatch(/^network: normal · last web sweep \d{4}-\d\d-\d\d \d\d:\d\d UTC \(complete, 10 units\) · last long sweep \d{4}-.* UTC \(complete, 4 units\)$/);
+    expect(lines[2]).toBe('control: not asked yet (none configured, or no web sweep since it was)');
+    expect(lines[3]).toBe('counts: 9 targets → 10 inputs (URLs, tcp:// endpoints) → 14 units (input × experiment: web 10, throughput 2, tls_duration 2)');
+    expect(lines[4]).toMatch(/^ +targets: lines of the targets file .*circumvention-tagged ones only with probeCircumvention on.*rasad_targets counts units$/);
+    expect(lines[5]).toBe('10 inputs: 3 blocked, 7 ok, 0 pending (a change being confirmed)');
     const headers = lines.filter((l) => /^[A-Z]{3,5} \(\d+\)$/.test(l));
     expect(headers).toEqual(['COMT (1)', 'GRP (3)', 'HOST (1)', 'MMED (2)', 'NEWS (1)', 'REFE (1)', 'SRCH (1)']);
     const line = (url: string) => lines.find((l) => l.includes(` ${url} `)) ?? '';
@@ -77,6 +81,10 @@ describe('rasad status', () => {
     const doc = JSON.parse(out.out());
     expect(doc.database).toBe(file);
     expect(doc.totals).toEqual({ inputs: 10, ok: 7, blocked: 3, pending: 0, other: 0 });
+    expect(doc.counts).toEqual({ targets: 9, inputs: 10, units: { web: 10, tls_duration: 2, throughput: 2 } });
+    expect(doc.control.state).toBe('unknown');
+    expect(doc.last_run.run_id).toBe('web-167');
+    expect(doc.last_long_run.run_id).toBe('long-165');
     expect(doc.events.map((e: { kind: string }) => e.kind)).toEqual(['network.online', 'network.offline', 'restored']);
     expect(doc.events[0].text).toMatch(/^rasad: /);
   });

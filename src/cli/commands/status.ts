@@ -1,4 +1,5 @@
-// `rasad status`: the current state of each input, grouped by category with
+// `rasad status`: whether the network and the control are usable, what each
+// count counts, the current state of each input grouped by category with
 // since-when, and the recent change events. Opens the database read-only, so
 // it is safe next to a running daemon; plain text that reads well in a pipe
 // or a log (colour only on a terminal), or --json.
@@ -6,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { eventText, shortDuration, shortTime } from '../../alerts/text.js';
 import { defaultConfig } from '../../config/schema.js';
-import { readTargets, type TargetView, type TargetsView } from '../../http/read-model.js';
+import { shownState } from '../../http/input-state.js';
+import { readTargets, type ControlView, type CountsView, type KindState, type RunView, type TargetView, type TargetsView } from '../../http/read-model.js';
 import type { StoredEvent } from '../../model.js';
 import { Store } from '../../store/store.js';
 import { defineCommand, UsageError } from '../command.js';
@@ -19,8 +21,10 @@ export const statusCommand = defineCommand(
   {
     name: 'status',
     summary: 'show the current state of each target and the recent events',
-    description: `Shows the current state of each input (grouped by category, with since when)
-and the recent change events. The database is opened read-only.`,
+    description: `Shows the network's state, whether the control answers, the last web and
+long-lived sweeps, the current state of each input (grouped by category,
+with since when) and the recent change events. The database is opened
+read-only.`,
     flags: {
       db: DB_FLAG,
       limit: { type: 'integer', min: 0, max: EVENTS_MAX, default: EVENTS_DEFAULT, help: 'recent events to show, 0 for none' },
@@ -60,36 +64,74 @@ and the recent change events. The database is opened read-only.`,
 const STATUS_WORD: Record<TargetView['status'], string> = { blocked: 'BLOCKED', ok: 'ok', pending: 'pending', other: 'other' };
 const ANSI: Record<TargetView['status'], string> = { blocked: '\x1b[31m', ok: '\x1b[32m', pending: '\x1b[90m', other: '\x1b[33m' };
 
-/** What a status line shows: the read model's state, or for an input not yet confirmed, what is known of it. */
+/** What a status line shows: the read model's state, or for an input whose change is being confirmed, what it may become. */
 interface InputLine {
   status: TargetView['status'];
   state: string;
 }
 
-/** Verdicts the change detector never confirms (they say nothing about blocking): a run of them stays "pending". */
-const UNCONFIRMABLE = new Set(['down', 'inconclusive', 'network.offline']);
+const kindOrder = ([a]: [string, KindState], [b]: [string, KindState]) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b));
 
 export function inputLine(input: TargetView): InputLine {
   if (input.state !== 'pending') return { status: input.status, state: input.state };
-  const kinds = Object.entries(input.kinds).sort(([a], [b]) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
+  const kinds = Object.entries(input.kinds).sort(kindOrder);
   const streak = kinds.find(([, k]) => k.pending)?.[1].pending;
   // A change is being confirmed: pending, with the verdict it may become.
   if (streak) return { status: 'pending', state: `${streak.verdict}? (${streak.count}×)` };
-  const latest = kinds.find(([, k]) => k.last_verdict)?.[1].last_verdict;
+  const latest = kinds.find(([, k]) => k.last_verdict)?.[1].last_verdict ?? null;
   // Down (or inconclusive) on every sweep: never confirmed, but not "pending" either.
-  if (latest && UNCONFIRMABLE.has(latest)) return { status: 'other', state: latest };
+  const shown = shownState({ confirmed: null, changing: false, lastVerdict: latest });
+  if (shown !== 'pending') return { status: 'other', state: shown };
   return { status: 'pending', state: latest ? `${latest}?` : 'not measured' };
+}
+
+/** One long-lived kind of an input, as "throughput: throttled". */
+function kindText(kind: string, s: KindState): string {
+  if (s.pending) return `${kind}: pending (${s.pending.verdict}? ${s.pending.count}×)`;
+  const shown = shownState({ confirmed: s.confirmed, changing: false, lastVerdict: s.last_verdict });
+  return `${kind}: ${shown === 'pending' ? 'not measured' : shown}`;
+}
+
+function runText(label: string, run: RunView | null): string {
+  return run ? `last ${label} sweep ${shortTime(run.started_at)} (${run.status}, ${run.units} units)` : `no ${label} sweep yet`;
+}
+
+/** The control line: whether verdicts that need a control can be trusted now. */
+export function controlText(control: ControlView): string {
+  const helpers = control.helpers.map((h) => (h.up ? `${h.url} up` : `${h.url} ${h.failure ?? 'down'}`)).join('; ');
+  const checked = control.last_checked;
+  if (control.state === 'down') {
+    const since = control.since ? ` since ${shortTime(control.since)}` : '';
+    return `control: DOWN, no control answers${since}: verdicts that need it are inconclusive${control.recovering ? ' (answering again, not yet confirmed)' : ''}${helpers ? ` [${helpers}]` : ''}`;
+  }
+  if (control.state === 'unknown') return 'control: not asked yet (none configured, or no web sweep since it was)';
+  const answered = checked ? `, ${checked.answered} of ${checked.asked} queries answered in the sweep of ${shortTime(checked.at)}` : '';
+  const since = control.since ? ` since ${shortTime(control.since)}` : '';
+  return `control: answering${since}${answered}${helpers ? ` [${helpers}]` : ''}`;
+}
+
+/** What each number counts: targets expand into inputs; each input is one unit per experiment that measures it. */
+export function countsText(counts: CountsView): string[] {
+  const perKind = Object.entries(counts.units).sort(([a], [b]) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
+  const units = perKind.reduce((sum, [, n]) => sum + n, 0);
+  const split = perKind.map(([kind, n]) => `${kind} ${n}`).join(', ');
+  return [
+    `counts: ${counts.targets} targets → ${counts.inputs} inputs (URLs, tcp:// endpoints) → ${units} units (input × experiment${split ? `: ${split}` : ''})`,
+    '        targets: lines of the targets file measured so far (circumvention-tagged ones only with probeCircumvention on); /metrics rasad_targets counts units',
+  ];
 }
 
 export function formatStatus(file: string, view: TargetsView, events: StoredEvent[], opts: { color: boolean; now: Date }): string {
   const paint = (status: TargetView['status'], text: string) => (opts.color ? `${ANSI[status]}${text}\x1b[0m` : text);
   const lines: string[] = [`rasad status: ${file}`];
   const network = view.network.mode === 'normal' ? 'normal' : `${view.network.mode.toUpperCase()} since ${shortTime(view.network.since ?? '')}`;
-  const lastRun = view.last_run ? `last sweep ${shortTime(view.last_run.started_at)} (${view.last_run.status})` : 'no sweep yet';
   const shown = new Map(view.categories.flatMap((c) => c.inputs.map((i) => [i, inputLine(i)] as const)));
   const t = { inputs: shown.size, ok: 0, blocked: 0, pending: 0, other: 0 };
   for (const line of shown.values()) t[line.status] += 1;
-  lines.push(`network: ${network} · ${lastRun} · ${t.inputs} inputs: ${t.blocked} blocked, ${t.ok} ok, ${t.pending} pending${t.other ? `, ${t.other} other` : ''}`);
+  lines.push(`network: ${network} · ${runText('web', view.last_run)} · ${runText('long', view.last_long_run)}`);
+  lines.push(controlText(view.control));
+  lines.push(...countsText(view.counts));
+  lines.push(`${t.inputs} inputs: ${t.blocked} blocked, ${t.ok} ok, ${t.pending} pending (a change being confirmed)${t.other ? `, ${t.other} other (down, inconclusive, offline or geoblocked on every sweep)` : ''}`);
   if (view.categories.some((c) => c.inputs.some((i) => i.unconfirmed))) {
     lines.push('(no change detection has run on this database: these are the latest verdicts, not confirmed states)');
   }
@@ -107,7 +149,7 @@ export function formatStatus(file: string, view: TargetsView, events: StoredEven
       const tags = input.tags.length ? ` [${input.tags.join(', ')}]` : '';
       const others = Object.entries(input.kinds)
         .filter(([kind]) => kind !== 'web')
-        .map(([kind, s]) => `${kind}: ${s.confirmed ?? `pending (${s.last_verdict ?? '?'})`}`);
+        .map(([kind, s]) => kindText(kind, s));
       const extra = others.length ? `  {${others.join('; ')}}` : '';
       lines.push(row(paint(status, STATUS_WORD[status].padEnd(8)), state, input.url, `${since}${tags}${extra}`));
     }

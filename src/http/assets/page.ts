@@ -18,24 +18,30 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header>
   <h1>rasad <small>censorship measurement probe</small></h1>
   <span id="network" class="pill net-normal">network: …</span>
+  <span id="control" class="pill control-unknown">control: …</span>
   <span class="spacer"></span>
   <span id="updated" class="meta"></span>
 </header>
 <main>
   <noscript><p class="error">The dashboard needs JavaScript. The same data is at /api/targets and /api/events, and in <code>rasad status</code>.</p></noscript>
   <div id="error" hidden class="error"></div>
+  <div id="control-banner" hidden class="banner" role="alert"></div>
   <section id="summary" class="cards" aria-label="summary"></section>
+  <p id="counts" class="counts"></p>
+  <section id="events-panel">
+    <h2>Events <span class="meta">newest first, times in UTC</span></h2>
+    <div id="event-legend" class="legend"></div>
+    <div class="panel"><ol id="events" class="events"></ol></div>
+  </section>
   <h2>Targets <span class="meta" id="timeline-range"></span></h2>
   <div id="legend" class="legend"></div>
   <section id="targets" aria-label="targets by category"></section>
   <div class="grid2">
     <section>
-      <h2>Events <span class="meta">newest first, times in UTC</span></h2>
-      <div class="panel"><ol id="events" class="events"></ol></div>
-    </section>
-    <section>
       <h2>Throughput: median steady rate per sweep</h2>
       <div class="panel"><div id="chart-throughput" class="chart"></div></div>
+    </section>
+    <section>
       <h2>TLS session lifetime per sweep</h2>
       <div class="panel"><div id="chart-tls" class="chart"></div></div>
     </section>

@@ -1,11 +1,16 @@
 // The dashboard's browser script, served as /static/dashboard.js. Plain ES5-
 // style JavaScript in a string (no build step). Every value from the store is
 // put in the page with textContent, never as HTML.
+import { isSilent } from '../../analysis/change-types.js';
+import { EVENT_KINDS, VERDICTS } from '../../model.js';
 import { VERDICT_COLORS } from './palette.js';
 
 const CLIENT_JS = String.raw`(function () {
   'use strict';
   var COLORS = __COLORS__;
+  var EVENT_KINDS = __EVENT_KINDS__;
+  // Verdicts the change detector never confirms: an input seen only so is what it was, not "pending".
+  var SILENT = __SILENT__;
   var DAYS = 7;
 
   function el(tag, cls, text) {
@@ -44,20 +49,59 @@ const CLIENT_JS = String.raw`(function () {
   }
   function badge(text, klass) { return el('span', 'badge ' + klass, text); }
 
+  function runText(label, run) {
+    return run ? 'last ' + label + ' sweep ' + shortTime(run.started_at) + ' UTC (' + run.status + ', ' + run.units + ' units)' : 'no ' + label + ' sweep yet';
+  }
+
+  function renderControl(c) {
+    var pill = document.getElementById('control');
+    pill.className = 'pill control-' + c.state;
+    pill.textContent = 'control: ' + (c.state === 'up' ? 'answering' : c.state === 'down' ? 'DOWN' : 'not asked yet');
+    var helpers = (c.helpers || []).map(function (h) { return h.url + (h.up ? ' up' : ' ' + (h.failure || 'down')); }).join('; ');
+    pill.title = c.last_checked ? c.last_checked.answered + ' of ' + c.last_checked.asked + ' queries answered in the sweep of ' + shortTime(c.last_checked.at) + ' UTC' + (helpers ? ' · ' + helpers : '')
+      : 'no sweep asked a control yet (none configured, or no web sweep since it was)';
+    var banner = document.getElementById('control-banner');
+    banner.textContent = '';
+    if (c.state !== 'down') {
+      banner.hidden = true;
+      return;
+    }
+    banner.hidden = false;
+    banner.appendChild(el('strong', null, 'No control answers' + (c.since ? ' since ' + shortTime(c.since) + ' UTC' : '') + ': verdicts that need it are inconclusive.'));
+    var more = c.recovering ? ' A later sweep got answers again; not yet confirmed.' : ' Blocking that leaves positive evidence (a blockpage fingerprint, an injected address, a certificate) is still found.';
+    banner.appendChild(document.createTextNode(more));
+    if (helpers) banner.appendChild(el('div', 'helpers', helpers));
+  }
+
   function renderSummary(t) {
     var net = document.getElementById('network');
     net.className = 'pill net-' + t.network.mode;
     net.textContent = 'network: ' + t.network.mode + (t.network.since ? ' since ' + shortTime(t.network.since) + ' UTC' : '');
+    renderControl(t.control);
     var updated = document.getElementById('updated');
-    updated.textContent = t.last_run ? 'last sweep ' + shortTime(t.last_run.started_at) + ' UTC (' + t.last_run.status + ')' : 'no sweep yet';
+    updated.textContent = runText('web', t.last_run) + ' · ' + runText('long', t.last_long_run);
     var cards = document.getElementById('summary');
     cards.textContent = '';
-    [['Inputs', t.totals.inputs, ''], ['Blocked', t.totals.blocked, 'blocked'], ['OK', t.totals.ok, 'ok'], ['Pending', t.totals.pending, ''], ['Other', t.totals.other, '']].forEach(function (c) {
+    var units = 0;
+    Object.keys(t.counts.units).forEach(function (k) { units += t.counts.units[k]; });
+    [['Targets', t.counts.targets, '', 'lines of the targets file measured'],
+     ['Inputs', t.counts.inputs, '', 'web addresses and tcp endpoints'],
+     ['Units', units, '', 'inputs × experiments measuring them'],
+     ['Blocked', t.totals.blocked, 'blocked', 'inputs confirmed blocked'],
+     ['OK', t.totals.ok, 'ok', 'inputs confirmed ok'],
+     ['Pending', t.totals.pending, '', 'a change being confirmed'],
+     ['Other', t.totals.other, '', 'down, inconclusive, offline or geoblocked every sweep']].forEach(function (c) {
       var card = el('div', 'card ' + c[2]);
+      card.setAttribute('data-count', c[0].toLowerCase());
       card.appendChild(el('div', 'label', c[0]));
       card.appendChild(el('div', 'value', c[1]));
+      card.appendChild(el('div', 'hint', c[3]));
       cards.appendChild(card);
     });
+    var perKind = Object.keys(t.counts.units).map(function (k) { return k + ' ' + t.counts.units[k]; }).join(', ');
+    document.getElementById('counts').textContent = t.counts.targets + ' targets (lines of the targets file; circumvention-tagged ones are skipped unless probeCircumvention is on) expand into ' +
+      t.counts.inputs + ' inputs (web addresses and tcp endpoints). Each experiment that measures an input is one unit of every sweep of its schedule: ' +
+      (perKind || 'none yet') + '. Blocked, OK, Pending and Other count inputs; rasad_targets in /metrics counts units.';
   }
 
   function renderLegend(timeline) {
@@ -78,6 +122,9 @@ const CLIENT_JS = String.raw`(function () {
     none.appendChild(sw);
     none.appendChild(document.createTextNode('not measured'));
     legend.appendChild(none);
+    var events = document.getElementById('event-legend');
+    events.textContent = '';
+    EVENT_KINDS.forEach(function (k) { events.appendChild(badge(k, cls('k', k))); });
     document.getElementById('timeline-range').textContent = '· timelines: ' + shortTime(timeline.start) + ' → ' + shortTime(timeline.end) + ' UTC';
   }
 
@@ -111,6 +158,14 @@ const CLIENT_JS = String.raw`(function () {
       var v = cells[slot];
       canvas.title = shortTime(new Date(start).toISOString()) + ' UTC: ' + (v >= 0 ? timeline.verdicts[v] : 'not measured');
     });
+  }
+
+  // One experiment's state of an input, as rasad status shows it.
+  function kindText(s) {
+    if (s.confirmed) return s.confirmed;
+    if (s.pending) return 'pending (' + s.pending.verdict + '? ' + s.pending.count + '×)';
+    if (s.last_verdict && SILENT[s.last_verdict]) return s.last_verdict;
+    return 'not measured';
   }
 
   function renderTargets(t, timeline) {
@@ -152,10 +207,7 @@ const CLIENT_JS = String.raw`(function () {
         (input.tags || []).forEach(function (tag) { tdUrl.appendChild(el('span', 'tag', tag)); });
         var kinds = Object.keys(input.kinds || {}).filter(function (k) { return k !== 'web'; });
         if (kinds.length) {
-          tdUrl.appendChild(el('div', 'kinds', kinds.map(function (k) {
-            var s = input.kinds[k];
-            return k + ': ' + (s.confirmed || ('pending ' + (s.last_verdict || '')));
-          }).join(' · ')));
+          tdUrl.appendChild(el('div', 'kinds', kinds.map(function (k) { return k + ': ' + kindText(input.kinds[k]); }).join(' · ')));
         }
         tr.appendChild(tdUrl);
         var tdSince = el('td', 'since', shortTime(input.since) + ' UTC');
@@ -266,4 +318,6 @@ const CLIENT_JS = String.raw`(function () {
 })();
 `;
 
-export const DASHBOARD_JS = CLIENT_JS.replace('__COLORS__', JSON.stringify(VERDICT_COLORS));
+export const DASHBOARD_JS = CLIENT_JS.replace('__COLORS__', JSON.stringify(VERDICT_COLORS))
+  .replace('__EVENT_KINDS__', JSON.stringify(EVENT_KINDS))
+  .replace('__SILENT__', JSON.stringify(Object.fromEntries(VERDICTS.filter(isSilent).map((v) => [v, 1]))));

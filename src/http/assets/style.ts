@@ -20,12 +20,20 @@ h3 .count { color: var(--muted); font-weight: 400; font-size: 12px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .4px; }
 .card .value { font-size: 24px; font-weight: 600; }
+.card .hint { color: var(--muted); font-size: 11px; }
 .card.blocked .value { color: #c92a2a; }
 .card.ok .value { color: #2f9e44; }
 .pill { display: inline-block; padding: 2px 10px; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .net-normal { background: #d3f9d8; color: #2b8a3e; }
 .net-offline { background: #dee2e6; color: #343a40; }
 .net-shutdown { background: #ffe3e3; color: #c92a2a; }
+.control-up { background: #d3f9d8; color: #2b8a3e; }
+.control-down { background: #fff3bf; color: #a61e4d; }
+.control-unknown { background: #dee2e6; color: #343a40; }
+.banner { background: #fff3bf; color: #5c3c00; border: 1px solid #ffd43b; border-left: 6px solid #e67700; border-radius: 6px; padding: 10px 14px; margin-top: 12px; }
+.banner strong { margin-right: 6px; }
+.banner .helpers { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; margin-top: 4px; word-break: break-all; }
+.counts { color: var(--muted); font-size: 12px; margin: 8px 0 0; }
 .category { background: var(--card); border: 1px solid var(--line); border-radius: 8px; margin-bottom: 12px; overflow: hidden; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 6px 12px; border-bottom: 1px solid var(--line); vertical-align: middle; }
@@ -45,10 +53,11 @@ td.timeline canvas { display: block; border-radius: 2px; cursor: crosshair; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 12px; font-size: 12px; color: var(--muted); margin-bottom: 10px; }
 .legend span { display: inline-flex; align-items: center; gap: 4px; }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+.legend .badge { font-size: 11px; padding: 0 6px; }
 .grid2 { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 24px; }
 @media (max-width: 1000px) { .grid2 { grid-template-columns: 1fr; } td.timeline { display: none; } }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
-ol.events { list-style: none; margin: 0; padding: 0; max-height: 560px; overflow: auto; }
+ol.events { list-style: none; margin: 0; padding: 0; max-height: 260px; overflow: auto; }
 ol.events li { display: grid; grid-template-columns: 130px 120px 1fr; gap: 8px; padding: 6px 2px; border-bottom: 1px solid var(--line); align-items: start; }
 ol.events li:last-child { border-bottom: 0; }
 ol.events time { color: var(--muted); font-size: 12px; white-space: nowrap; }
