@@ -1,11 +1,15 @@
 // The lab's address plan. Every address here lives only inside the network
-// namespaces the lab creates (10.77.0.0/16, plus Iran's 10.10.34.36 on the
-// censor); the root namespace gets no lab address, route or veth.
+// namespaces the lab creates; the root namespace gets no lab address, route
+// or veth. The links between namespaces use 10.77.0.0/16 (a probe behind NAT
+// has a private address too); the sites have public-looking addresses from
+// ranges that are not special-purpose (IANA), in blocks whose ASNs are
+// distinct, as a probe in Iran sees the Internet. Nothing routes them out of
+// the namespaces: no namespace has a default route.
 
 export const NAMESPACES = ['client', 'censor', 'world', 'domestic', 'control'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
-/** The private range the lab uses, and nothing else. */
+/** The private range of the lab's links (and the client, the censor's middleboxes and the control). */
 export const LAB_RANGE = '10.77.0.0/16';
 
 /** One veth link: each end's namespace, interface name and address (/24). */
@@ -30,17 +34,37 @@ export const CENSOR_CLIENT_DEV = 'to-client';
 export const CONTROL_IP = '10.77.4.2';
 export const CONTROL_URL = `http://${CONTROL_IP}/`;
 
-/** Foreign sites' addresses (on world's lo) and domestic ones (on domestic's lo). */
-export const WORLD_RANGE = '10.77.10.0/24';
-export const DOMESTIC_RANGE = '10.77.20.0/24';
+/**
+ * Foreign blocks (on world's lo), each its own ASN in the bundled IP-to-ASN
+ * data: a hosting block for most sites, a CDN block (two addresses, one ASN)
+ * and an unrelated block for addresses a censor points names at.
+ */
+export const WORLD_RANGE = '5.9.0.0/16';
+export const CDN_RANGE = '23.235.32.0/23';
+export const ELSEWHERE_RANGE = '185.15.56.0/22';
+export const WORLD_RANGES = [WORLD_RANGE, CDN_RANGE, ELSEWHERE_RANGE] as const;
+/** The domestic block (on domestic's lo). */
+export const DOMESTIC_RANGE = '2.144.0.0/16';
+export const DOMESTIC_RANGES = [DOMESTIC_RANGE] as const;
 
-export const WORLD_DNS_IP = '10.77.10.53';
+export const WORLD_DNS_IP = '5.9.10.53';
 /** A second resolver in world: an injected answer must hit it too. */
-export const WORLD_ALT_DNS_IP = '10.77.10.54';
+export const WORLD_ALT_DNS_IP = '5.9.10.54';
 /** An address routed through the censor where no resolver lives: only the injection answers. */
-export const UNSERVED_DNS_IP = '10.77.99.53';
-export const DOMESTIC_DNS_IP = '10.77.20.53';
-export const ECHO_IP = '10.77.10.7';
+export const UNSERVED_DNS_IP = '5.9.99.53';
+export const DOMESTIC_DNS_IP = '2.144.20.53';
+export const ECHO_IP = '5.9.10.7';
+/** A second foreign echo endpoint and a domestic one (the protocol filter's corroboration). */
+export const ECHO2_IP = '5.9.10.8';
+export const DOMESTIC_ECHO_IP = '2.144.20.7';
+export const ECHO_IPS = [ECHO_IP, ECHO2_IP, DOMESTIC_ECHO_IP] as const;
+/** A foreign address where nothing listens: every connection is refused (the kernel's RST). */
+export const REFUSING_IP = '185.15.56.10';
+/** The CDN's two faces: the address the probe's resolver gets, and the one the control's gets. */
+export const CDN_PROBE_IP = '23.235.32.10';
+export const CDN_CONTROL_IP = '23.235.33.10';
+/** A public-looking blockpage address in the censor (OONI's "public blockpage"): port 80 answers, 443 refuses. */
+export const PUBLIC_BLOCKPAGE_IP = '185.15.59.41';
 export const ECHO_TCP_PORTS = [53, 80, 443] as const;
 
 /** Where DNS-injected clients land (FACTS.md: Iran's 10.10.34.34-36). Lives in censor. */
@@ -49,44 +73,93 @@ export const BLOCKPAGE_IP = '10.10.34.36';
 export const BLOCKPAGE_IPS = ['10.10.34.34', '10.10.34.35', BLOCKPAGE_IP] as const;
 export const BLOCKPAGE_RANGE = '10.10.34.0/24';
 
+/** An IPv6 address a site's AAAA record names; the client has no IPv6 at all. */
+export const V6_ONLY_ADDRESS = '2a01:4f8:10:10::1';
+
+/** An ordinary server habit (lab/services/habits.ts); plain sites have none. */
+export type Habit =
+  | 'cdn' | 'redirect-https' | 'h2-only' | 'redirect-loop' | 'redirect-to' | 'slow' | 'sanctions'
+  | 'keepalive-3s' | 'tls-front-3s' | 'silent-on-junk' | 'v6-first' | 'filtering-news';
+
 export interface Site {
   name: string;
   ip: string;
   side: 'world' | 'domestic';
   /** The page title of `/`. */
   title: string;
+  habit?: Habit;
 }
 
-function site(name: string, ip: string, side: Site['side'], title: string): Site {
-  return { name, ip, side, title };
+function site(name: string, ip: string, side: Site['side'], title: string, habit?: Habit): Site {
+  return habit ? { name, ip, side, title, habit } : { name, ip, side, title };
 }
 
 /** One address per site, so that blocking one IP hits no other site. */
 export const SITES: readonly Site[] = [
-  site('clean.world.test', '10.77.10.10', 'world', 'Clean World News'),
-  site('news.world.test', '10.77.10.11', 'world', 'Foreign News Service'),
-  site('video.world.test', '10.77.10.12', 'world', 'Foreign Video Sharing'),
-  site('social.world.test', '10.77.10.13', 'world', 'Foreign Social Network'),
-  site('chat.world.test', '10.77.10.14', 'world', 'Foreign Messenger'),
-  site('vpn.world.test', '10.77.10.15', 'world', 'Circumvention Tool Downloads'),
-  site('blog.world.test', '10.77.10.16', 'world', 'Persian Language Weblog'),
-  site('down.world.test', '10.77.10.17', 'world', 'Sometimes Down Website'),
+  site('clean.world.test', '5.9.10.10', 'world', 'Clean World News'),
+  site('news.world.test', '5.9.10.11', 'world', 'Foreign News Service'),
+  site('video.world.test', '5.9.10.12', 'world', 'Foreign Video Sharing'),
+  site('social.world.test', '5.9.10.13', 'world', 'Foreign Social Network'),
+  site('chat.world.test', '5.9.10.14', 'world', 'Foreign Messenger'),
+  site('vpn.world.test', '5.9.10.15', 'world', 'Circumvention Tool Downloads'),
+  site('blog.world.test', '5.9.10.16', 'world', 'Persian Language Weblog'),
+  site('down.world.test', '5.9.10.17', 'world', 'Sometimes Down Website'),
   site('echo.world.test', ECHO_IP, 'world', 'Echo Endpoint'),
-  site('www.domestic.test', '10.77.20.10', 'domestic', 'Domestic Video Clone'),
-  site('shop.domestic.test', '10.77.20.11', 'domestic', 'Domestic Application Store'),
+  site('echo2.world.test', ECHO2_IP, 'world', 'Second Echo Endpoint'),
+  site('www.domestic.test', '2.144.20.10', 'domestic', 'Domestic Video Clone'),
+  site('shop.domestic.test', '2.144.20.11', 'domestic', 'Domestic Application Store'),
+  site('echo.domestic.test', DOMESTIC_ECHO_IP, 'domestic', 'Domestic Echo Endpoint'),
+  // Ordinary server habits (lab/services/habits.ts), one site each.
+  site('cdn.world.test', CDN_PROBE_IP, 'world', 'Global Video Platform', 'cdn'),
+  site('secure.world.test', '5.9.11.2', 'world', 'Secure Redirecting News', 'redirect-https'),
+  site('h2.world.test', '5.9.11.3', 'world', 'HTTP2 Only Service', 'h2-only'),
+  site('loop.world.test', '5.9.11.4', 'world', 'Endless Redirect Loop', 'redirect-loop'),
+  site('go.world.test', '5.9.11.5', 'world', 'Link Shortener', 'redirect-to'),
+  site('slow.world.test', '5.9.11.6', 'world', 'Slow Foreign Archive', 'slow'),
+  site('sanctioned.world.test', '5.9.11.7', 'world', 'Developer Platform', 'sanctions'),
+  site('keepalive.world.test', '5.9.11.8', 'world', 'Short Keepalive Server', 'keepalive-3s'),
+  site('front.world.test', '5.9.11.9', 'world', 'Front End With Short Keepalive', 'tls-front-3s'),
+  site('silent.world.test', '5.9.11.10', 'world', 'Server Silent On Junk', 'silent-on-junk'),
+  site('dual.world.test', '5.9.11.11', 'world', 'Dual Stack Site', 'v6-first'),
+  site('report.world.test', '5.9.11.12', 'world', 'Filtering Watch Report', 'filtering-news'),
 ];
 
-/** Sites that serve the web pages (the echo endpoint serves echo instead). */
-export const WEB_SITES: readonly Site[] = SITES.filter((s) => s.ip !== ECHO_IP);
+/** Sites that serve the plain web pages (echo endpoints serve echo; habit sites are lab/services/habits.ts). */
+export const WEB_SITES: readonly Site[] = SITES.filter((s) => !(ECHO_IPS as readonly string[]).includes(s.ip) && !s.habit);
+/** Sites with an ordinary server habit. */
+export const HABIT_SITES: readonly Site[] = SITES.filter((s) => s.habit !== undefined);
+
+/** A name that exists nowhere (NXDOMAIN at every resolver): only a censor answers it (ghost DNS). */
+export const GHOST_NAME = 'ghost.world.test';
 
 export function siteByName(name: string): Site | undefined {
   const wanted = name.toLowerCase().replace(/\.$/, '');
   return SITES.find((s) => s.name === wanted);
 }
 
+function ipv4Value(ip: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return null;
+  const octets = m.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return null;
+  return octets.reduce((acc, o) => acc * 256 + o, 0);
+}
+
+function inRange(ip: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/') as [string, string];
+  const v = ipv4Value(ip);
+  const n = ipv4Value(net);
+  if (v === null || n === null) return false;
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(v / size) === Math.floor(n / size);
+}
+
+/** Every range that exists only inside the lab (links, sites, Iran's blockpage addresses). */
+export const LAB_RANGES: readonly string[] = [LAB_RANGE, BLOCKPAGE_RANGE, ...WORLD_RANGES, ...DOMESTIC_RANGES];
+
 /** The lab's own ranges: the only thing a rule or a route may point at. */
 export function isLabAddress(ip: string): boolean {
-  return /^10\.77\.\d{1,3}\.\d{1,3}$/.test(ip) || /^10\.10\.34\.\d{1,3}$/.test(ip);
+  return LAB_RANGES.some((r) => inRange(ip, r));
 }
 
 /** A CIDR inside the lab's ranges. */
@@ -95,5 +168,5 @@ export function isLabCidr(cidr: string): boolean {
   if (ip === undefined || !isLabAddress(ip)) return false;
   if (len === undefined) return true;
   const n = Number(len);
-  return Number.isInteger(n) && n >= 16 && n <= 32;
+  return Number.isInteger(n) && n >= 16 && n <= 32 && LAB_RANGES.some((r) => inRange(ip, r) && n >= Number(r.split('/')[1]));
 }

@@ -7,14 +7,14 @@ import {
   CENSOR_CLIENT_DEV,
   CENSOR_CLIENT_IP,
   CONTROL_IP,
-  DOMESTIC_RANGE,
+  DOMESTIC_RANGES,
   ECHO_IP,
   ECHO_TCP_PORTS,
   isLabAddress,
   isLabCidr,
   siteByName,
   WEB_SITES,
-  WORLD_RANGE,
+  WORLD_RANGES,
   type Namespace,
 } from './addresses.js';
 import type { MiddleboxConfig, MiddleboxListener } from './services/middlebox.js';
@@ -89,6 +89,9 @@ export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
 
+/** A forged answer may also be the client's own loopback (OONI's localhost case): nothing leaves the client. */
+const LOOPBACK_ANSWER = '127.0.0.1';
+
 export const DNS_QUEUE = 1;
 export const DELAY_QUEUE = 2;
 const MIDDLEBOX_BASE_PORT = 20_000;
@@ -144,12 +147,17 @@ function rstOrDrop(action: string): string[] {
 }
 
 function throttleSources(from: string[] | undefined): string[] {
-  return (from ?? ['world']).map((f) => {
-    if (f === 'world') return WORLD_RANGE;
-    if (f === 'domestic') return DOMESTIC_RANGE;
-    if (isLabCidr(f)) return f.includes('/') ? f : `${f}/32`;
-    return `${targetIp(f, 'throttle.from')}/32`;
+  return (from ?? ['world']).flatMap((f) => {
+    if (f === 'world') return [...WORLD_RANGES];
+    if (f === 'domestic') return [...DOMESTIC_RANGES];
+    if (isLabCidr(f)) return [f.includes('/') ? f : `${f}/32`];
+    return [`${targetIp(f, 'throttle.from')}/32`];
   });
+}
+
+/** Targets of a rule: "world" / "domestic" stand for every plain web site on that side, anything else is a site or an address. */
+function expandTargets(targets: string[]): string[] {
+  return targets.flatMap((t) => (t === 'world' || t === 'domestic' ? WEB_SITES.filter((s) => s.side === t).map((s) => s.ip) : [t]));
 }
 
 export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan {
@@ -164,7 +172,7 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
   list(spec.dns, 'censor.dns').forEach((rule, i) => {
     const where = `censor.dns[${i}]`;
     if (!['inject', 'nxdomain', 'timeout'].includes(rule.action)) throw new ScenarioError(`${where}: action must be inject, nxdomain or timeout`);
-    if (rule.answer !== undefined && !isLabAddress(rule.answer)) throw new ScenarioError(`${where}: answer ${rule.answer} is not a lab address`);
+    if (rule.answer !== undefined && !isLabAddress(rule.answer) && rule.answer !== LOOPBACK_ANSWER) throw new ScenarioError(`${where}: answer ${rule.answer} is not a lab address`);
     for (const raw of list(rule.names, `${where}.names`)) {
       const name = hostname(raw, where);
       const match = ['-m', 'string', '--algo', 'bm', '--icase', '--hex-string', qnameHexString(name)];
@@ -245,7 +253,7 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
   if (spec.sessionCut) {
     const cut = spec.sessionCut;
     if (typeof cut.afterS !== 'number' || !(cut.afterS > 0) || cut.afterS > 600) throw new ScenarioError('censor.sessionCut.afterS must be a number of seconds in (0, 600]');
-    for (const t of list(cut.targets, 'censor.sessionCut.targets')) {
+    for (const t of expandTargets(list(cut.targets, 'censor.sessionCut.targets'))) {
       for (const port of cut.ports ? ports(cut.ports, 'censor.sessionCut') : [443]) {
         divert('cut', targetIp(t, 'censor.sessionCut'), port, { cutAfterMs: Math.round(cut.afterS * 1000) });
       }
@@ -256,7 +264,7 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
     const pf = spec.protocolFilter;
     const inspect = pf.inspectPackets ?? 2;
     if (!Number.isInteger(inspect) || inspect < 1 || inspect > 10) throw new ScenarioError('censor.protocolFilter.inspectPackets must be 1..10');
-    for (const t of pf.targets ? list(pf.targets, 'censor.protocolFilter.targets') : [ECHO_IP]) {
+    for (const t of pf.targets ? expandTargets(list(pf.targets, 'censor.protocolFilter.targets')) : [ECHO_IP]) {
       for (const port of pf.ports ? ports(pf.ports, 'censor.protocolFilter') : [...ECHO_TCP_PORTS]) {
         divert('protocol-filter', targetIp(t, 'censor.protocolFilter'), port, { inspectPackets: inspect });
       }
@@ -286,8 +294,10 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
   }
 
   if (spec.shutdown) {
-    filter(...fromClient, '-d', WORLD_RANGE, '-j', 'DROP');
-    filter(...toClient, '-s', WORLD_RANGE, '-j', 'DROP');
+    for (const range of WORLD_RANGES) {
+      filter(...fromClient, '-d', range, '-j', 'DROP');
+      filter(...toClient, '-s', range, '-j', 'DROP');
+    }
   }
 
   let delay: NfqueueConfig['delay'];

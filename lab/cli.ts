@@ -1,16 +1,18 @@
 // The lab by hand (as root):
 //   node --import tsx lab/cli.ts up                 build the lab and leave it running
-//   node --import tsx lab/cli.ts scenario <file>... run scenarios against the running lab (or a fresh one)
+//   node --import tsx lab/cli.ts run <name|file>... run scenarios against the running lab (or a fresh one);
+//                                                   a name is looked up in lab/scenarios/, then lab/scenarios-pending/
+//                                                   (`scenario` is the same command)
 //   node --import tsx lab/cli.ts apply <file>       switch the censor to a scenario's rules and leave them on
 //   node --import tsx lab/cli.ts clear              the censor does nothing again
-//   node --import tsx lab/cli.ts down               take everything down
+//   node --import tsx lab/cli.ts down               take everything down (and /tmp/rasad-lab; RASAD_LAB_KEEP=1 keeps its runs)
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyScenario, clearCensor, labInfo, runScenario, setupLab, STATE_DIR, teardownLab } from './harness.js';
-import { loadScenario } from './scenario.js';
+import { applyScenario, clearCensor, labInfo, REPO_ROOT, runScenario, setupLab, STATE_DIR, teardownLab } from './harness.js';
+import { loadScenario, resolveScenarioFile } from './scenario.js';
 import { namespaceExists } from './topology.js';
 
-const USAGE = 'usage: node --import tsx lab/cli.ts up | down | clear | apply <scenario.json> | scenario <scenario.json>...';
+const USAGE = 'usage: node --import tsx lab/cli.ts up | down | clear | apply <scenario> | run <scenario>...   (a scenario: a name or a .json path)';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -32,20 +34,22 @@ async function main(argv: string[]): Promise<number> {
     case 'apply': {
       if (rest.length !== 1) break;
       labInfo();
-      await applyScenario(loadScenario(rest[0]!));
+      await applyScenario(loadScenario(resolveScenarioFile(rest[0]!, REPO_ROOT)));
       process.stdout.write(`censor rules of ${rest[0]} applied; \`lab/cli.ts clear\` removes them\n`);
       return 0;
     }
+    case 'run':
     case 'scenario': {
       if (rest.length === 0) break;
-      const scenarios = rest.map((f) => loadScenario(f)); // all valid before anything runs
+      const scenarios = rest.map((f) => loadScenario(resolveScenarioFile(f, REPO_ROOT))); // all valid before anything runs
       const fresh = !(existsSync(join(STATE_DIR, 'lab.json')) && namespaceExists('censor'));
       if (fresh) await setupLab();
       let failed = 0;
       try {
         for (const s of scenarios) if ((await runScenario(s)).mismatches.length > 0) failed++;
       } finally {
-        if (fresh) teardownLab();
+        // A by-hand run is for reading its files: they stay, the lab's keys do not.
+        if (fresh) teardownLab({ keepRuns: true });
       }
       return failed === 0 ? 0 : 1;
     }

@@ -70,3 +70,16 @@ export function requireRoot(): void {
 export function hasCommand(cmd: string): boolean {
   return tryRun('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
+
+/** The Debian package (lab/packages.txt) each tool the lab or its tests run comes from. */
+export const TOOL_PACKAGES: Record<string, string> = {
+  ip: 'iproute2', tc: 'iproute2', ss: 'iproute2', iptables: 'iptables', sysctl: 'procps', openssl: 'openssl',
+  python3: 'python3', dig: 'dnsutils', curl: 'curl',
+};
+
+/** Throws one clear line naming the Debian package to install when a tool is missing. */
+export function requireTool(cmd: string): void {
+  if (hasCommand(cmd)) return;
+  const pkg = TOOL_PACKAGES[cmd];
+  throw new Error(`${cmd} is not installed: ${pkg ? `apt-get install ${pkg}` : 'install it'} (the lab's packages: apt-get install $(cat lab/packages.txt))`);
+}

@@ -10,12 +10,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BLOCKPAGE_IPS,
+  CDN_CONTROL_IP,
   CONTROL_IP,
   CONTROL_URL,
   DOMESTIC_DNS_IP,
+  DOMESTIC_ECHO_IP,
+  ECHO2_IP,
   ECHO_IP,
   ECHO_TCP_PORTS,
+  HABIT_SITES,
+  PUBLIC_BLOCKPAGE_IP,
   SITES,
+  V6_ONLY_ADDRESS,
   WEB_SITES,
   WORLD_ALT_DNS_IP,
   WORLD_DNS_IP,
@@ -23,11 +29,12 @@ import {
 } from './addresses.js';
 import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
 import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
-import { hasCommand, requireRoot } from './exec.js';
+import { hasCommand, requireRoot, TOOL_PACKAGES } from './exec.js';
 import { makeLabPki, type LabPki } from './pki.js';
 import { isAlive, logTail, startInNamespace, waitListening, waitReady, type StartedProcess } from './processes.js';
-import { compareRows, formatTable, loadScenario, type ComparisonRow, type ExportedRow, type Scenario } from './scenario.js';
+import { compareEvents, compareRows, formatTable, loadScenario, type ComparisonRow, type ExportedRow, type Scenario } from './scenario.js';
 import type { DnsServerConfig } from './services/dns-server.js';
+import type { HabitsConfig } from './services/habits.js';
 import type { WebConfig } from './services/web.js';
 import { clientResolverFor, createTopology, destroyTopology, writeResolvConf } from './topology.js';
 
@@ -61,8 +68,10 @@ const REQUIRED_COMMANDS = ['ip', 'iptables', 'tc', 'openssl', 'sysctl', 'ss'];
 
 function checkTools(): void {
   const missing = REQUIRED_COMMANDS.filter((c) => !hasCommand(c));
-  if (!existsSync('/usr/bin/python3')) missing.push('/usr/bin/python3');
-  if (missing.length > 0) throw new Error(`the lab needs ${missing.join(', ')}: install lab/packages.txt with apt-get`);
+  if (!existsSync('/usr/bin/python3')) missing.push('python3');
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((c) => TOOL_PACKAGES[c] ?? c))];
+  throw new Error(`the lab needs ${missing.join(', ')}: apt-get install ${packages.join(' ')} (all of lab/packages.txt: apt-get install $(cat lab/packages.txt))`);
 }
 
 function installSignalHandlers(): void {
@@ -88,10 +97,17 @@ function writeJson(name: string, value: unknown): string {
   return file;
 }
 
-function dnsConfig(listen: string[]): DnsServerConfig {
+/** Where the control's queries come from (its own link to the world): the CDN answers it differently. */
+const CONTROL_SIDE_RANGE = '10.77.5.0/24';
+/** The probe's own network: the CDN localises its page for it. */
+const PROBE_RANGE = '10.77.1.0/24';
+
+export function dnsConfig(listen: string[]): DnsServerConfig {
   const records: Record<string, string[]> = {};
-  for (const s of SITES) records[s.name] = [s.ip];
-  return { listen, port: 53, zones: ['world.test', 'domestic.test'], records };
+  for (const s of SITES) records[s.name] = s.habit === 'v6-first' ? [V6_ONLY_ADDRESS, s.ip] : [s.ip];
+  const cdn = SITES.filter((s) => s.habit === 'cdn').map((s) => s.name);
+  const bySource = [{ from: CONTROL_SIDE_RANGE, records: Object.fromEntries(cdn.map((name) => [name, [CDN_CONTROL_IP]])) }];
+  return { listen, port: 53, zones: ['world.test', 'domestic.test'], records, bySource };
 }
 
 function startServices(pki: LabPki): StartedProcess[] {
@@ -104,13 +120,21 @@ function startServices(pki: LabPki): StartedProcess[] {
     httpPort: 80,
     httpsPort: 443,
   });
+  const habits: HabitsConfig = {
+    sites: HABIT_SITES.map(({ name, ip, title, habit }) => ({ name, ip, title, habit: habit!, ...(habit === 'cdn' ? { extraIps: [CDN_CONTROL_IP] } : {}) })),
+    certFile: pki.serverCert,
+    keyFile: pki.serverKey,
+    probeRange: PROBE_RANGE,
+  };
   return [
     startInNamespace('world', 'world-web', node('lab/services/web.ts', writeJson('world-web.json', web('world'))), opts),
+    startInNamespace('world', 'world-habits', node('lab/services/habits.ts', writeJson('world-habits.json', habits)), opts),
     startInNamespace('world', 'world-dns', node('lab/services/dns-server.ts', writeJson('world-dns.json', dnsConfig([WORLD_DNS_IP, WORLD_ALT_DNS_IP]))), opts),
-    startInNamespace('world', 'world-echo', node('lab/services/echo.ts', writeJson('world-echo.json', { ip: ECHO_IP, ports: [...ECHO_TCP_PORTS] })), opts),
+    startInNamespace('world', 'world-echo', node('lab/services/echo.ts', writeJson('world-echo.json', { ips: [ECHO_IP, ECHO2_IP], ports: [...ECHO_TCP_PORTS] })), opts),
     startInNamespace('domestic', 'domestic-web', node('lab/services/web.ts', writeJson('domestic-web.json', web('domestic'))), opts),
     startInNamespace('domestic', 'domestic-dns', node('lab/services/dns-server.ts', writeJson('domestic-dns.json', dnsConfig([DOMESTIC_DNS_IP]))), opts),
-    startInNamespace('censor', 'censor-blockpage', node('lab/services/blockpage.ts', writeJson('censor-blockpage.json', { ips: [...BLOCKPAGE_IPS], port: 80 })), opts),
+    startInNamespace('domestic', 'domestic-echo', node('lab/services/echo.ts', writeJson('domestic-echo.json', { ips: [DOMESTIC_ECHO_IP], ports: [...ECHO_TCP_PORTS] })), opts),
+    startInNamespace('censor', 'censor-blockpage', node('lab/services/blockpage.ts', writeJson('censor-blockpage.json', { ips: [...BLOCKPAGE_IPS, PUBLIC_BLOCKPAGE_IP], port: 80 })), opts),
   ];
 }
 
@@ -128,7 +152,7 @@ async function startControlHelper(pki: LabPki): Promise<{ ok: boolean; problem: 
 export async function setupLab(opts: { handleSignals?: boolean } = {}): Promise<LabInfo> {
   requireRoot();
   checkTools();
-  teardownLab();
+  teardownLab({ keepRuns: true }); // a stale lab; earlier runs' files stay for reading
   if (opts.handleSignals !== false) installSignalHandlers();
   // A fresh state (keys, configs, logs), but earlier scenario runs stay for reading.
   if (existsSync(STATE_DIR)) {
@@ -159,12 +183,26 @@ export function labInfo(): LabInfo {
   return current;
 }
 
-/** Stops every lab process and deletes the namespaces. Idempotent, synchronous (safe in signal handlers). */
-export function teardownLab(): void {
+/**
+ * Stops every lab process, deletes the namespaces and the lab's state
+ * directory (keys, configs, logs). The runs' files stay only when asked
+ * (`keepRuns`, or RASAD_LAB_KEEP=1): a by-hand run is for reading them. The
+ * CA and server keys never stay. Idempotent, synchronous (safe in signal handlers).
+ */
+export function teardownLab(opts: { keepRuns?: boolean } = {}): void {
   // Without root there is nothing this process could have built, or could take down.
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return;
   destroyTopology();
-  rmSync(join(STATE_DIR, 'lab.json'), { force: true });
+  const keepRuns = opts.keepRuns ?? process.env.RASAD_LAB_KEEP === '1';
+  try {
+    if (existsSync(STATE_DIR)) {
+      const remove = (path: string) => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      if (keepRuns) for (const entry of readdirSync(STATE_DIR)) if (entry !== 'runs') remove(join(STATE_DIR, entry));
+      if (!keepRuns) remove(STATE_DIR);
+    }
+  } catch (err) {
+    process.stderr.write(`lab: could not remove ${STATE_DIR}: ${(err as Error).message}\n`);
+  }
   current = null;
   removeSignalHandlers();
 }
@@ -295,6 +333,12 @@ export async function runScenario(fileOrScenario: string | Scenario, opts: { qui
       if (exportCode !== 0) return labProblem(scenario, `rasad export exited ${exportCode}: ${lastLines(join(runDir, 'export.err'))}`, runDir);
       const rows = parseJsonl(readFileSync(exportOut, 'utf8'));
       const compared = compareRows(scenario, rows);
+      if (scenario.events.length > 0) {
+        const eventsOut = join(runDir, 'events.jsonl');
+        const eventsCode = await rasadInClient(['export', '--db', db, '--format', 'jsonl', '--events'], eventsOut, join(runDir, 'events.err'), 60_000);
+        if (eventsCode !== 0) return labProblem(scenario, `rasad export --events exited ${eventsCode}: ${lastLines(join(runDir, 'events.err'))}`, runDir);
+        compared.push(...compareEvents(scenario, parseJsonl(readFileSync(eventsOut, 'utf8'))));
+      }
       return { scenario, rows: compared, mismatches: compared.filter((r) => !r.ok), table: formatTable(compared), runDir };
     } finally {
       clearCensor();

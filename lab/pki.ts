@@ -3,7 +3,7 @@
 // through NODE_EXTRA_CA_CERTS.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SITES } from './addresses.js';
+import { CDN_CONTROL_IP, SITES } from './addresses.js';
 import { run } from './exec.js';
 
 export interface LabPki {
@@ -22,7 +22,7 @@ export function makeLabPki(dir: string): LabPki {
   run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
     '-subj', '/CN=rasad lab CA', '-keyout', caKey, '-out', caCert,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  const san = [...SITES.map((s) => `DNS:${s.name}`), ...SITES.map((s) => `IP:${s.ip}`)].join(',');
+  const san = [...SITES.map((s) => `DNS:${s.name}`), ...SITES.map((s) => `IP:${s.ip}`), `IP:${CDN_CONTROL_IP}`].join(',');
   writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=lab sites',
     '-keyout', serverKey, '-out', serverCsr]);

@@ -2,9 +2,11 @@
 // rasad's config overrides, the probes, and the verdict expected for each
 // (url, probe). Loading validates everything and names the file in errors;
 // comparing is pure.
-import { readFileSync } from 'node:fs';
-import { PROBE_KINDS, type ProbeKind } from '../probes/types.js';
-import { VERDICTS, type Verdict } from '../src/model.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ProbeKind } from '../probes/types.js';
+import { PROBE_KINDS } from '../src/experiments/registry.js';
+import { EVENT_KINDS, VERDICTS, type Verdict } from '../src/model.js';
 import { planCensor, ScenarioError, type CensorSpec, type WorldSpec } from './censor.js';
 
 export interface Range {
@@ -12,8 +14,19 @@ export interface Range {
   max?: number;
 }
 
-/** A verdict, or a verdict with bounds on numbers found in the exported record. */
-export type Expected = Verdict | { verdict: Verdict; cut_after_s?: Range; ratio?: Range; failures?: Record<string, string | null> };
+/**
+ * A verdict, or a verdict (or any of several: `anyOf`) with bounds on numbers
+ * found in the exported record, the failure each probe recorded, and words
+ * its verdict_reason must contain (`reason`, case-insensitive).
+ */
+export type Expected =
+  | Verdict
+  | { verdict?: Verdict; anyOf?: Verdict[]; cut_after_s?: Range; ratio?: Range; failures?: Record<string, string | null>; reason?: string };
+
+/** An expectation object for one (url, probe), as opposed to a probe -> expectation map. */
+export function isExpectationObject(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && ('verdict' in e || 'anyOf' in e);
+}
 
 export interface Scenario {
   name: string;
@@ -31,19 +44,22 @@ export interface Scenario {
   probes: ProbeKind[];
   /** url -> one expectation for every probe of that URL, or probe -> expectation. */
   expect: Record<string, Expected | Partial<Record<ProbeKind, Expected>>>;
-  /** The verdict every measurement not named in `expect` must have (unset: those are not checked). */
-  others?: Verdict;
+  /** The verdict (or any of several) every measurement not named in `expect` must have (unset: those are not checked). */
+  others?: Verdict | { anyOf: Verdict[] };
   /** How many times the scenario suite runs it (the noise runs: 5). */
   repeat: number;
+  /** Event kinds (`rasad export --events`) the run must have raised. */
+  events: string[];
   /** Where it was loaded from. */
   file?: string;
 }
 
-const SCENARIO_KEYS = ['name', 'description', 'needsControl', 'resolver', 'censor', 'world', 'targets', 'config', 'probes', 'expect', 'others', 'repeat'];
+const SCENARIO_KEYS = ['name', 'description', 'needsControl', 'resolver', 'censor', 'world', 'targets', 'config', 'probes', 'expect', 'others', 'repeat', 'events'];
 
 function isVerdict(v: unknown): v is Verdict {
   return typeof v === 'string' && (VERDICTS as readonly string[]).includes(v);
 }
+
 
 function checkRange(r: unknown, where: string): void {
   if (typeof r !== 'object' || r === null) throw new ScenarioError(`${where} must be {"min": n, "max": n}`);
@@ -54,11 +70,19 @@ function checkRange(r: unknown, where: string): void {
 
 function checkExpected(e: unknown, where: string): void {
   if (isVerdict(e)) return;
-  if (typeof e === 'object' && e !== null && 'verdict' in e) {
+  if (isExpectationObject(e)) {
     const o = e as Record<string, unknown>;
-    if (!isVerdict(o.verdict)) throw new ScenarioError(`${where}: ${JSON.stringify(o.verdict)} is not a verdict of DESIGN.md`);
+    if (('verdict' in o) === ('anyOf' in o)) throw new ScenarioError(`${where}: give either verdict or anyOf`);
+    if ('verdict' in o && !isVerdict(o.verdict)) throw new ScenarioError(`${where}: ${JSON.stringify(o.verdict)} is not a verdict of DESIGN.md`);
+    if ('anyOf' in o && (!Array.isArray(o.anyOf) || o.anyOf.length === 0 || !o.anyOf.every(isVerdict))) {
+      throw new ScenarioError(`${where}.anyOf: a non-empty list of verdicts of DESIGN.md`);
+    }
     for (const k of Object.keys(o)) {
-      if (k === 'verdict') continue;
+      if (k === 'verdict' || k === 'anyOf') continue;
+      if (k === 'reason') {
+        if (typeof o[k] !== 'string' || o[k] === '') throw new ScenarioError(`${where}.reason: words the verdict_reason must contain`);
+        continue;
+      }
       if (k === 'failures') {
         const f = o[k];
         if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new ScenarioError(`${where}.failures: a map of probe kind to failure string (or null)`);
@@ -91,7 +115,7 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
   }
   if (typeof o.expect !== 'object' || o.expect === null || Array.isArray(o.expect) || Object.keys(o.expect).length === 0) fail('expect must map urls to verdicts');
   for (const [url, e] of Object.entries(o.expect as Record<string, unknown>)) {
-    const byProbe = typeof e === 'object' && e !== null && !('verdict' in e);
+    const byProbe = typeof e === 'object' && e !== null && !isExpectationObject(e);
     if (byProbe) {
       for (const [probe, pe] of Object.entries(e as Record<string, unknown>)) {
         if (!(PROBE_KINDS as readonly string[]).includes(probe)) fail(`expect[${url}]: ${probe} is not a probe kind`);
@@ -109,10 +133,17 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
       }
     }
   }
-  if (o.others !== undefined && !isVerdict(o.others)) fail(`others: ${JSON.stringify(o.others)} is not a verdict`);
+  const othersAnyOf = typeof o.others === 'object' && o.others !== null && Object.keys(o.others).join() === 'anyOf' ? (o.others as { anyOf: unknown }).anyOf : null;
+  if (o.others !== undefined && !isVerdict(o.others) && !(Array.isArray(othersAnyOf) && othersAnyOf.length > 0 && othersAnyOf.every(isVerdict))) {
+    fail(`others: ${JSON.stringify(o.others)} is not a verdict or {"anyOf": [verdicts]}`);
+  }
   if (o.resolver !== undefined && o.resolver !== 'world' && o.resolver !== 'domestic') fail('resolver must be world or domestic');
   if (o.config !== undefined && (typeof o.config !== 'object' || o.config === null || Array.isArray(o.config))) fail('config must be an object');
   if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || (o.repeat as number) < 1 || (o.repeat as number) > 20)) fail('repeat must be 1..20');
+  const knownEvents: readonly string[] = EVENT_KINDS;
+  if (o.events !== undefined && (!Array.isArray(o.events) || !o.events.every((k) => typeof k === 'string' && knownEvents.includes(k)))) {
+    fail(`events must be a list of event kinds (${knownEvents.join(', ')})`);
+  }
   const scenario: Scenario = {
     name: o.name as string,
     description: typeof o.description === 'string' ? o.description : '',
@@ -124,8 +155,9 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
     config: (o.config ?? {}) as Record<string, unknown>,
     probes: o.probes as ProbeKind[],
     expect: o.expect as Scenario['expect'],
-    others: o.others as Verdict | undefined,
+    others: o.others as Scenario['others'],
     repeat: (o.repeat as number | undefined) ?? 1,
+    events: (o.events as string[] | undefined) ?? [],
     file,
   };
   try {
@@ -134,6 +166,19 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
     fail((err as Error).message);
   }
   return scenario;
+}
+
+/**
+ * A scenario named on the command line: a path, or a name looked up in
+ * lab/scenarios/ and then lab/scenarios-pending/.
+ */
+export function resolveScenarioFile(nameOrPath: string, repoRoot: string): string {
+  if (nameOrPath.endsWith('.json') || nameOrPath.includes('/')) return isAbsolute(nameOrPath) ? nameOrPath : resolve(repoRoot, nameOrPath);
+  for (const dir of ['scenarios', 'scenarios-pending']) {
+    const file = join(repoRoot, 'lab', dir, `${nameOrPath}.json`);
+    if (existsSync(file)) return file;
+  }
+  throw new ScenarioError(`no scenario ${JSON.stringify(nameOrPath)} in lab/scenarios/ or lab/scenarios-pending/`);
 }
 
 export function loadScenario(file: string): Scenario {
@@ -188,7 +233,7 @@ export function findNumber(value: unknown, key: string, depth = 0): number | nul
 function expectedFor(scenario: Scenario, url: string, probe: string): Expected | undefined {
   for (const [u, e] of Object.entries(scenario.expect)) {
     if (normalizeUrl(u) !== normalizeUrl(url)) continue;
-    if (typeof e === 'object' && e !== null && !('verdict' in e)) return (e as Record<string, Expected>)[probe];
+    if (typeof e === 'object' && e !== null && !isExpectationObject(e)) return (e as Record<string, Expected>)[probe];
     return e as Expected;
   }
   return undefined;
@@ -200,14 +245,22 @@ function describe(e: Expected): string {
     .filter((k) => e[k])
     .map((k) => `${k} in [${e[k]!.min ?? '-inf'}, ${e[k]!.max ?? 'inf'}]`);
   const failures = Object.entries(e.failures ?? {}).map(([probe, f]) => `${probe}:${f ?? 'null'}`);
-  return [e.verdict, ...bounds, ...failures].join(' ');
+  const head = e.anyOf ? `one of ${e.anyOf.join('|')}` : e.verdict!;
+  return [head, ...bounds, ...failures, ...(e.reason ? [`reason~"${e.reason}"`] : [])].join(' ');
 }
 
 function matches(e: Expected, row: ExportedRow): { ok: boolean; got: string } {
   const verdict = String(row.verdict ?? 'missing');
   if (typeof e === 'string') return { ok: verdict === e, got: verdict };
-  let ok = verdict === e.verdict;
+  let ok = e.anyOf ? (e.anyOf as string[]).includes(verdict) : verdict === e.verdict;
   const notes: string[] = [];
+  if (e.reason) {
+    const reason = String(row.verdict_reason ?? '');
+    if (!reason.toLowerCase().includes(e.reason.toLowerCase())) {
+      ok = false;
+      notes.push(`reason="${reason.slice(0, 160)}"`);
+    }
+  }
   for (const key of ['cut_after_s', 'ratio'] as const) {
     const range = e[key];
     if (!range) continue;
@@ -229,7 +282,7 @@ function matches(e: Expected, row: ExportedRow): { ok: boolean; got: string } {
 function expectedPairs(scenario: Scenario): Array<{ url: string; probe: string; expected: Expected }> {
   const pairs: Array<{ url: string; probe: string; expected: Expected }> = [];
   for (const [url, e] of Object.entries(scenario.expect)) {
-    if (typeof e === 'object' && e !== null && !('verdict' in e)) {
+    if (typeof e === 'object' && e !== null && !isExpectationObject(e)) {
       for (const [probe, pe] of Object.entries(e as Record<string, Expected>)) pairs.push({ url, probe, expected: pe });
     } else {
       for (const probe of scenario.probes) {
@@ -259,7 +312,8 @@ export function compareRows(scenario: Scenario, rows: ExportedRow[]): Comparison
     if (e === undefined) {
       if (scenario.others !== undefined) {
         const got = String(row.verdict ?? 'missing');
-        out.push({ target: url, probe, expected: `${scenario.others} (others)`, got, ok: got === scenario.others });
+        const allowed: string[] = typeof scenario.others === 'string' ? [scenario.others] : scenario.others.anyOf;
+        out.push({ target: url, probe, expected: `${allowed.join('|')} (others)`, got, ok: allowed.includes(got) });
       } else {
         out.push({ target: url, probe, expected: '(not checked)', got: String(row.verdict ?? 'missing'), ok: true });
       }
@@ -269,7 +323,7 @@ export function compareRows(scenario: Scenario, rows: ExportedRow[]): Comparison
     out.push({ target: url, probe, expected: describe(e), got: m.got, ok: m.ok });
   }
   for (const [url, e] of Object.entries(scenario.expect)) {
-    const explicit = typeof e === 'object' && e !== null && !('verdict' in e);
+    const explicit = typeof e === 'object' && e !== null && !isExpectationObject(e);
     if (explicit) {
       for (const { probe, expected } of expectedPairs({ ...scenario, expect: { [url]: e } })) {
         if (!seenPairs.has(`${normalizeUrl(url)} ${probe}`)) out.push({ target: url, probe, expected: describe(expected), got: 'missing', ok: false });
@@ -279,6 +333,18 @@ export function compareRows(scenario: Scenario, rows: ExportedRow[]): Comparison
     }
   }
   return out;
+}
+
+/** One row per event kind the scenario expects: raised by the run (`rasad export --events`) or not. */
+export function compareEvents(scenario: Scenario, events: ExportedRow[]): ComparisonRow[] {
+  const kinds = events.map((e) => String(e.kind ?? ''));
+  return scenario.events.map((kind) => ({
+    target: '(events)',
+    probe: '-',
+    expected: `event ${kind}`,
+    got: kinds.includes(kind) ? `event ${kind}` : `no ${kind} (events: ${[...new Set(kinds)].join(', ') || 'none'})`,
+    ok: kinds.includes(kind),
+  }));
 }
 
 export function formatTable(rows: ComparisonRow[]): string {

@@ -6,28 +6,33 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } 
 import {
   BLOCKPAGE_IPS,
   BLOCKPAGE_RANGE,
+  CDN_CONTROL_IP,
   DOMESTIC_DNS_IP,
-  DOMESTIC_RANGE,
+  DOMESTIC_RANGES,
   LAB_RANGE,
   LINKS,
   NAMESPACES,
+  PUBLIC_BLOCKPAGE_IP,
+  REFUSING_IP,
   SITES,
   WORLD_ALT_DNS_IP,
   WORLD_DNS_IP,
-  WORLD_RANGE,
+  WORLD_RANGES,
   type Namespace,
 } from './addresses.js';
 import { ipIn, nsRun, run, sleepSync, tryRun } from './exec.js';
 
 /** Routes per namespace: [destination, via]. Only lab ranges, never a default. */
-const ROUTES: Record<Namespace, Array<[string, string]>> = {
+export const ROUTES: Record<Namespace, Array<[string, string]>> = {
   client: [
     [LAB_RANGE, '10.77.1.1'],
     [BLOCKPAGE_RANGE, '10.77.1.1'],
+    ...WORLD_RANGES.map((r): [string, string] => [r, '10.77.1.1']),
+    ...DOMESTIC_RANGES.map((r): [string, string] => [r, '10.77.1.1']),
   ],
   censor: [
-    [WORLD_RANGE, '10.77.2.2'],
-    [DOMESTIC_RANGE, '10.77.3.2'],
+    ...WORLD_RANGES.map((r): [string, string] => [r, '10.77.2.2']),
+    ...DOMESTIC_RANGES.map((r): [string, string] => [r, '10.77.3.2']),
   ],
   world: [
     ['10.77.1.0/24', '10.77.2.1'],
@@ -39,14 +44,15 @@ const ROUTES: Record<Namespace, Array<[string, string]>> = {
   ],
   control: [
     ['10.77.1.0/24', '10.77.4.1'],
-    [DOMESTIC_RANGE, '10.77.4.1'],
-    [WORLD_RANGE, '10.77.5.1'],
+    ...DOMESTIC_RANGES.map((r): [string, string] => [r, '10.77.4.1']),
+    ...WORLD_RANGES.map((r): [string, string] => [r, '10.77.5.1']),
   ],
 };
 
 /** Extra /32 addresses on each namespace's lo: the services' addresses. */
-function loopbackAddresses(ns: Namespace): string[] {
-  if (ns === 'world') return [...SITES.filter((s) => s.side === 'world').map((s) => s.ip), WORLD_DNS_IP, WORLD_ALT_DNS_IP];
+export function loopbackAddresses(ns: Namespace): string[] {
+  // The CDN's second face and the refusing address live in world too (nothing listens on the latter).
+  if (ns === 'world') return [...SITES.filter((s) => s.side === 'world').map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP];
   if (ns === 'domestic') return [...SITES.filter((s) => s.side === 'domestic').map((s) => s.ip), DOMESTIC_DNS_IP];
   return [];
 }
@@ -79,7 +85,7 @@ export function createTopology(): void {
   }
   // The blockpage addresses live on a port-less bridge (this kernel has no dummy driver).
   ipIn('censor', ['link', 'add', 'blockpage0', 'type', 'bridge']);
-  for (const ip of BLOCKPAGE_IPS) ipIn('censor', ['addr', 'add', `${ip}/32`, 'dev', 'blockpage0']);
+  for (const ip of [...BLOCKPAGE_IPS, PUBLIC_BLOCKPAGE_IP]) ipIn('censor', ['addr', 'add', `${ip}/32`, 'dev', 'blockpage0']);
   ipIn('censor', ['link', 'set', 'blockpage0', 'up']);
   sysctl('censor', ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
   for (const ns of NAMESPACES) {

@@ -61,30 +61,50 @@ type UdpServerChoice = { server: Server | null; label: string; problem: string |
 /**
  * The resolver a resolv.conf names, read once and read again only when the
  * file changes (its mtime, size or inode): a DNS probe per input must not
- * read and parse the file every time.
+ * read and parse the file every time. The file is looked at (stat) at most
+ * once per `recheckMs`, and callers that ask at once share that look: a
+ * sweep's hundreds of probes cost one stat a second, not one each.
  */
 export class ResolvConfCache {
   private cached: { stamp: string; choice: UdpServerChoice } | null = null;
-  /** Times the file was read, for tests. */
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private checking: Promise<UdpServerChoice> | null = null;
+  /** Times the file was read, and looked at, for tests. */
   reads = 0;
+  stats = 0;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly recheckMs = 1000,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
-  async choice(): Promise<UdpServerChoice> {
+  choice(): Promise<UdpServerChoice> {
+    if (this.cached && this.clock() - this.checkedAt < this.recheckMs) return Promise.resolve(this.cached.choice);
+    this.checking ??= this.check().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async check(): Promise<UdpServerChoice> {
     let stamp: string;
     try {
+      this.stats++;
       const st = await stat(this.path);
       stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
     } catch {
       this.cached = null;
       return { server: null, label: this.path, problem: `cannot read ${this.path}` };
     }
+    this.checkedAt = this.clock();
     if (this.cached?.stamp === stamp) return this.cached.choice;
     let conf: string;
     try {
       this.reads++;
       conf = await readFile(this.path, 'utf8');
     } catch {
+      this.cached = null;
       return { server: null, label: this.path, problem: `cannot read ${this.path}` };
     }
     const ns = firstNameserver(conf);

@@ -201,10 +201,13 @@ async function fetchFrom(ip: string, target: ProbeTarget, ctx: HopContext, hop: 
       // h2 when the server's ALPN picks it; the connector offers both.
       allowH2: true,
     });
+    const headers = browserHeaders(options);
+    // What the client is given is on the record (OONI's request headers_list); Host as undici writes it.
+    hop.request_headers = [['host', new URL(origin).host], ...Object.entries(headers)];
     const response = await client.request({
       path: `${target.url.pathname}${target.url.search}`,
       method: 'GET',
-      headers: browserHeaders(options),
+      headers,
       signal: controller.signal,
     });
     // From the connection being ready (after TLS) to the response head: the server's (or the censor's) answer time.

@@ -22,6 +22,33 @@ export const CONSISTENCY_PORT = 443;
 
 type PeerSummary = NonNullable<TlsHandshakeResult['peer_certificate']>;
 
+/** At most this many certificates of a peer's chain are kept (leaf first). */
+export const PEER_CHAIN_MAX_CERTS = 4;
+/** A certificate larger than this (DER bytes) ends the kept chain: no real one is, and the store stays small. */
+export const PEER_CERT_MAX_BYTES = 8 * 1024;
+
+/** The chain as the peer sent it, leaf first, base64 DER, capped; [] when there is none. */
+export function peerChain(socket: TLSSocket): string[] {
+  const chain: string[] = [];
+  let cert: DetailedPeerCertificate | null = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
+  const seen = new Set<DetailedPeerCertificate>();
+  while (cert && cert.raw && chain.length < PEER_CHAIN_MAX_CERTS && !seen.has(cert)) {
+    if (cert.raw.length > PEER_CERT_MAX_BYTES) break;
+    seen.add(cert);
+    chain.push(cert.raw.toString('base64'));
+    // A self-signed root is its own issuer: the walk stops there.
+    const issuer = cert.issuerCertificate;
+    cert = issuer && issuer !== cert ? issuer : null;
+  }
+  return chain;
+}
+
+/** The negotiated cipher suite's IANA name (OpenSSL's name when Node knows no other), or null. */
+export function cipherSuite(socket: TLSSocket): string | null {
+  const cipher = socket.getCipher() as { name?: string; standardName?: string } | null;
+  return cipher?.standardName || cipher?.name || null;
+}
+
 function firstString(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
@@ -84,13 +111,16 @@ async function measureHandshake(
     ...(purpose ? { purpose } : {}),
   };
   let tcp: Socket;
+  const connectStart = now();
   try {
     tcp = await connectTcp(ip, port, signal, options.timeoutMs);
   } catch (err) {
     record.t = clock.seconds();
     record.failure = failureOf(err, signal);
+    record.connect_ms = null;
     return { record, operation: 'connect' };
   }
+  record.connect_ms = elapsedMs(connectStart);
   const started = now();
   try {
     const trust = trustOptions(options.extraCaPem, 'tls');
@@ -99,6 +129,9 @@ async function measureHandshake(
     record.tls_version = socket.getProtocol() ?? null;
     record.alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null;
     record.peer_certificate = summarisePeer(socket.getPeerCertificate());
+    record.cipher_suite = cipherSuite(socket);
+    // The innocuous handshake's chain is the same server's: not kept twice.
+    if (!innocuous) record.peer_certificates = peerChain(socket);
     const judged = judgeCertificate(socket, serverName);
     record.cert_validation = judged.validation;
     record.failure = judged.failure;
@@ -155,6 +188,14 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   );
   const measured = perAddress.flat();
   details.handshakes = measured.map((m) => m.record);
+  // The same chain from several addresses of one site is kept once (the first), to keep the record small.
+  const chainsSeen = new Set<string>();
+  for (const h of details.handshakes) {
+    const leaf = h.peer_certificates?.[0];
+    if (leaf === undefined) continue;
+    if (chainsSeen.has(leaf)) h.peer_certificates = [];
+    chainsSeen.add(leaf);
+  }
   const ipv6 = ipv6Availability(details.handshakes);
   if (ipv6 !== undefined) details.ipv6_available = ipv6;
 

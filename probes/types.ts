@@ -208,7 +208,8 @@ export interface TlsHandshakeResult {
   /**
    * The peer's certificate chain, leaf first, each certificate base64 DER
    * (OONI's peer_certificates). Kept for real-SNI handshakes only, capped
-   * (probes/tls.ts PEER_CHAIN_MAX_CERTS / PEER_CERT_MAX_BYTES).
+   * (probes/tls.ts PEER_CHAIN_MAX_CERTS / PEER_CERT_MAX_BYTES); a chain
+   * another address of the same probe run already showed is [] here.
    */
   peer_certificates?: string[];
 }

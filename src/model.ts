@@ -18,6 +18,7 @@ export const VERDICTS = [
   'protocol.filtered',
   'network.offline',
   'site.geoblocked',
+  'protocol.blocked',
   'inconclusive',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];

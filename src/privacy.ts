@@ -27,33 +27,37 @@ const IPV6_CANDIDATE = /(?<![0-9A-Za-z_])[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:
  * nothing (a stored record is scrubbed at storage and may be scrubbed again
  * on export, and both must give the same bytes).
  */
-export function scrubIps(text: string): string {
+export function scrubIps(text: string, keep?: (ip: string) => boolean): string {
   if (!/[0-9]/.test(text) && !text.includes('::')) return text;
-  let out = scrubOnce(text);
+  let out = scrubOnce(text, keep);
   if (out === text) return text;
   // One pass can uncover an address: in "fe80::1.2.3.4.5" the IPv4 pass takes
   // 1.2.3.4 and leaves "fe80::", itself an address. Each pass that changes the
   // text removes digits or colons ("[scrubbed]" cannot start an address), so this ends.
-  for (let again = scrubOnce(out); again !== out; again = scrubOnce(out)) out = again;
+  for (let again = scrubOnce(out, keep); again !== out; again = scrubOnce(out, keep)) out = again;
   return out;
 }
 
-function scrubOnce(text: string): string {
-  return text.replace(IPV6_CANDIDATE, scrubIpv6Run).replace(IPV4_IN_TEXT, SCRUBBED);
+function scrubOnce(text: string, keep: ((ip: string) => boolean) | undefined): string {
+  if (keep === undefined) return text.replace(IPV6_CANDIDATE, (run) => scrubIpv6Run(run)).replace(IPV4_IN_TEXT, SCRUBBED);
+  // An address kept is left as it is; scrubbing again finds it again and keeps it again (idempotent).
+  return text
+    .replace(IPV6_CANDIDATE, (run) => scrubIpv6Run(run, keep))
+    .replace(IPV4_IN_TEXT, (ip) => (keep(ip) ? ip : SCRUBBED));
 }
 
-function scrubIpv6Run(run: string): string {
+function scrubIpv6Run(run: string, keep?: (ip: string) => boolean): string {
   const percent = run.indexOf('%');
   const address = percent < 0 ? run : run.slice(0, percent);
   // As found, then shedding trailing punctuation one character at a time ("... 2001:db8::1." ends a sentence).
   for (let cut = address; cut.length > 0; cut = cut.slice(0, -1)) {
     // A zone id ("%wlan0") goes with its address.
-    if (isIPv6(cut)) return SCRUBBED + (percent < 0 ? address.slice(cut.length) : '');
+    if (isIPv6(cut)) return keep?.(cut) ? run : SCRUBBED + (percent < 0 ? address.slice(cut.length) : '');
     if (!/[.:]$/.test(cut)) break;
   }
   // Node writes "connect ECONNREFUSED 2001:db8::1:443" without brackets: try again without a ":port".
   const port = /^(.*):([0-9]{1,5})$/.exec(address);
-  if (port && isIPv6(port[1]!)) return `${SCRUBBED}:${port[2]}`;
+  if (port && isIPv6(port[1]!)) return keep?.(port[1]!) ? run : `${SCRUBBED}:${port[2]}`;
   // Not an IPv6 address (a time, a MAC address, "a::b::c"): an IPv4 inside is still found by the second pass.
   return run;
 }
@@ -128,8 +132,21 @@ export interface ScrubWalk {
  * is shared (a sweep's measurements stay as the sweep built them). Most
  * records have nothing to scrub and come back as they are, with no copy.
  */
-export function scrubbedCopy<T>(value: T, walk?: ScrubWalk): T {
-  return copyNode(value, 0, walk ?? { notPlainJson: false }) as T;
+export function scrubbedCopy<T>(value: T, walk?: ScrubWalk, extra?: ExtraScrub): T {
+  return copyNode(value, 0, walk ?? { notPlainJson: false }, extra ?? null) as T;
+}
+
+/**
+ * Rules a caller adds to scrubbedCopy's walk (the store's, for addresses a
+ * server echoes: src/privacy/echoed.ts). Error-text keys keep their rule.
+ */
+export interface ExtraScrub {
+  /** The transform for a string under `key`, or null to leave it. */
+  text(key: string): ((text: string) => string) | null;
+  /** What an object or array under `key` becomes (itself when nothing changes), or undefined to walk it as usual. */
+  object(key: string, value: object): unknown;
+  /** After an object was copied with changes: fixes what derives from them (a hash of a scrubbed body). */
+  after(original: Record<string, unknown>, copy: Record<string, unknown>): void;
 }
 
 function isPlainObject(node: object): boolean {
@@ -163,7 +180,7 @@ function shallowCopy(obj: Record<string, unknown>): Record<string, unknown> {
 }
 
 // The copy-on-write twin of scrubNode: the same keys, the same depths, the same replacements.
-function copyNode(node: unknown, depth: number, walk: ScrubWalk): unknown {
+function copyNode(node: unknown, depth: number, walk: ScrubWalk, extra: ExtraScrub | null): unknown {
   if (node === null || typeof node !== 'object') {
     // JSON.stringify leaves a function or a symbol out, and calls a function named toJSON.
     if (typeof node === 'function' || typeof node === 'symbol') walk.notPlainJson = true;
@@ -175,7 +192,7 @@ function copyNode(node: unknown, depth: number, walk: ScrubWalk): unknown {
     for (let i = 0; i < node.length; i++) {
       const item: unknown = node[i];
       if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') continue;
-      const scrubbed = copyNode(item, depth + 1, walk);
+      const scrubbed = copyNode(item, depth + 1, walk, extra);
       if (scrubbed !== item) (copy ??= node.slice())[i] = scrubbed;
     }
     return copy ?? node;
@@ -189,9 +206,10 @@ function copyNode(node: unknown, depth: number, walk: ScrubWalk): unknown {
       copy ??= shallowCopy(obj);
       delete copy[key];
     } else if (typeof v === 'string') {
-      if (isErrorTextKey(key)) {
-        const scrubbed = scrubIps(v);
-        if (scrubbed !== v) (copy ??= shallowCopy(obj))[key] = scrubbed;
+      const rule = isErrorTextKey(key) ? scrubIps : (extra?.text(key) ?? null);
+      if (rule) {
+        const scrubbed = rule(v);
+        if (scrubbed !== v) setOwn((copy ??= shallowCopy(obj)), key, scrubbed);
       }
     } else if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === undefined) {
       // Nothing to scrub, nothing JSON rewrites.
@@ -199,14 +217,16 @@ function copyNode(node: unknown, depth: number, walk: ScrubWalk): unknown {
       let items: unknown[] | null = null;
       for (let i = 0; i < v.length; i++) {
         const item: unknown = v[i];
-        const scrubbed = typeof item === 'string' ? scrubIps(item) : copyNode(item, depth + 1, walk);
+        const scrubbed = typeof item === 'string' ? scrubIps(item) : copyNode(item, depth + 1, walk, extra);
         if (scrubbed !== item) (items ??= v.slice())[i] = scrubbed;
       }
       if (items) (copy ??= shallowCopy(obj))[key] = items;
     } else {
-      const scrubbed = copyNode(v, depth + 1, walk);
+      const replaced = extra && typeof v === 'object' ? extra.object(key, v) : undefined;
+      const scrubbed = replaced !== undefined ? replaced : copyNode(v, depth + 1, walk, extra);
       if (scrubbed !== v) setOwn((copy ??= shallowCopy(obj)), key, scrubbed);
     }
   }
+  if (copy && extra) extra.after(obj, copy);
   return copy ?? obj;
 }

@@ -116,7 +116,21 @@ export function buildQuery(id: number, name: string, type: number = QTYPE.A): Bu
   return Buffer.concat([header, encodeName(name), tail]);
 }
 
-/** An authoritative answer to `query` with the given rcode and A records (the question is copied). */
+/** An IPv6 address as its 16 bytes. */
+function ipv6Bytes(addr: string): Buffer {
+  const [head, tail] = addr.includes('::') ? (addr.split('::') as [string, string]) : [addr, null];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === null ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16) & 0xffff, i * 2));
+  return out;
+}
+
+/**
+ * An authoritative answer to `query` with the given rcode and address records
+ * (A for dotted IPv4, AAAA for IPv6; the question is copied).
+ */
 export function buildResponse(query: DnsMessage, rcode: number, addresses: string[], ttl = 60): Buffer {
   const q = query.questions[0];
   const header = Buffer.alloc(12);
@@ -132,14 +146,15 @@ export function buildResponse(query: DnsMessage, rcode: number, addresses: strin
     parts.push(encodeName(q.name), tail);
   }
   for (const addr of addresses) {
-    const rr = Buffer.alloc(16);
+    const v6 = addr.includes(':');
+    const rdata = v6 ? ipv6Bytes(addr) : Buffer.from(addr.split('.').map((octet) => Number(octet) & 0xff));
+    const rr = Buffer.alloc(12);
     rr.writeUInt16BE(0xc00c, 0); // pointer to the question's name
-    rr.writeUInt16BE(QTYPE.A, 2);
+    rr.writeUInt16BE(v6 ? QTYPE.AAAA : QTYPE.A, 2);
     rr.writeUInt16BE(1, 4);
     rr.writeUInt32BE(ttl, 6);
-    rr.writeUInt16BE(4, 10);
-    addr.split('.').forEach((octet, i) => rr.writeUInt8(Number(octet) & 0xff, 12 + i));
-    parts.push(rr);
+    rr.writeUInt16BE(rdata.length, 10);
+    parts.push(rr, rdata);
   }
   return Buffer.concat(parts);
 }

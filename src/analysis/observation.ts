@@ -20,14 +20,23 @@ export interface UnitObservation {
   control: ControlAnswer | null;
   /** A control was configured but none of the helpers answered. */
   controlFailed: boolean;
-  /** The long-lived control's answer (rasad helper `/rasad/v1/long`), when one was asked. */
-  longControl?: Record<string, unknown> | null;
+  /** The long-lived control's view of the same measurement (rasad helper `/rasad/v1/long`), when one was asked. */
+  longControl?: LongControlView | null;
+}
+
+export interface LongControlView {
+  /** The control's record of the same measurement from outside, or null when none answered. */
+  result: ProbeResult | null;
+  helper: string | null;
+  /** No helper asked has the long-lived endpoint (OONI's do not): judges fall back to agreement across targets. */
+  noEndpoint: boolean;
+  failures: { helper: string; failure: string }[];
 }
 
 /** A target's own history, for judges that compare with the past (throughput). */
 export interface UnitHistory {
-  /** Steady download rates (B/s) of this input over its last sweeps, newest first. */
-  throughputBps?: number[];
+  /** This input's throughput ratios to the domestic baseline over its last sweeps, newest first. */
+  throughputRatios?: number[];
 }
 
 export interface JudgeOptions {

@@ -11,8 +11,9 @@ import { onceCommand } from './commands/once.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { targetsCommand } from './commands/targets.js';
+import { uploadCommand } from './commands/upload.js';
 
-export const COMMANDS: Command[] = [runCommand, onceCommand, exportCommand, statusCommand, helperCommand, targetsCommand];
+export const COMMANDS: Command[] = [runCommand, onceCommand, exportCommand, statusCommand, helperCommand, targetsCommand, uploadCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -200,6 +200,10 @@ export const CONFIG_SCHEMA: SchemaNode = {
       ['token'],
     ),
     probeCircumvention: bool,
+    collector: section({
+      url: { anyOf: [{ const: '' }, httpUrl], 'x-must': 'must be an http:// or https:// URL, or ""' },
+      enabled: bool,
+    }),
     probeAsn: { type: 'string', pattern: '^AS[0-9]{1,10}$', 'x-must': 'must be "AS" and a number, e.g. "AS0"' },
     probeCc: { type: 'string', pattern: '^[A-Z]{2}$', 'x-must': 'must be a two-letter country code in upper case, e.g. "ZZ"' },
     retentionDays: integer(...L.retentionDays),

@@ -45,6 +45,8 @@ export interface Config {
   http: { enabled: boolean; bind: string; port: number; token?: string; perTargetMetrics: boolean };
   /** Probe circumvention-tool targets (tag `circumvention`) only when the volunteer opted in. */
   probeCircumvention: boolean;
+  /** Upload to an OONI-compatible collector (ooni/spec bk-003). Off by default; README's safety section says what is sent. */
+  collector: { url: string; enabled: boolean };
   /** OONI export metadata; withheld (AS0/ZZ) unless set. */
   probeAsn: string;
   probeCc: string;
@@ -101,6 +103,7 @@ export function defaultConfig(): Config {
     webhooks: [],
     http: { enabled: true, bind: '127.0.0.1', port: 9478, perTargetMetrics: false },
     probeCircumvention: false,
+    collector: { url: '', enabled: false },
     probeAsn: 'AS0',
     probeCc: 'ZZ',
     retentionDays: 90,

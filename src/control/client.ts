@@ -73,46 +73,62 @@ export async function queryControl(
     http_request_headers: req.headers ?? DEFAULT_HEADERS,
     tcp_connect: Array.isArray(req.tcpConnect) ? req.tcpConnect : [],
   });
-  const agent = new Agent({
-    // The shared secure context: a `ca` list would build one per connection.
-    connect: { timeout: timeoutMs, ...(opts.extraCaPem ? { secureContext: sharedSecureContext(opts.extraCaPem, 'control') } : {}) },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  const agent = sharedAgent(timeoutMs, opts.extraCaPem);
   const fail = (helper: string, failure: string, up: boolean) => {
     failures.push({ helper, failure });
     health.push({ url: helper, up, failure });
   };
-  try {
-    for (const helper of Array.isArray(helperUrls) ? helperUrls : []) {
-      for (let attempt = 0; ; attempt++) {
+  for (const helper of Array.isArray(helperUrls) ? helperUrls : []) {
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) {
+        failures.push({ helper, failure: 'interrupted' });
+        break;
+      }
+      try {
+        const answer = await askHelper(helper, body, agent, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+        health.push({ url: helper, up: true, failure: null });
+        return { answer, helper, failures, health };
+      } catch (err) {
         if (signal.aborted) {
           failures.push({ helper, failure: 'interrupted' });
           break;
         }
-        try {
-          const answer = await askHelper(helper, body, agent, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
-          health.push({ url: helper, up: true, failure: null });
-          return { answer, helper, failures, health };
-        } catch (err) {
-          if (signal.aborted) {
-            failures.push({ helper, failure: 'interrupted' });
-            break;
-          }
-          const busy = err instanceof HelperStatusError && err.status === 503;
-          if (busy && attempt === 0) {
-            await pause(busyRetryMs, signal);
-            continue;
-          }
-          fail(helper, describeFailure(err), busy);
-          break;
+        const busy = err instanceof HelperStatusError && err.status === 503;
+        if (busy && attempt === 0) {
+          await pause(busyRetryMs, signal);
+          continue;
         }
+        fail(helper, describeFailure(err), busy);
+        break;
       }
     }
-    return { answer: null, helper: null, failures, health };
-  } finally {
-    await agent.close().catch(() => {});
   }
+  return { answer: null, helper: null, failures, health };
+}
+
+// One agent per timeout and trust, shared by every query of a process: its
+// keep-alive connections to a helper are reused from unit to unit instead of
+// a new TCP connection (and a TLS handshake, for OONI's https:// helpers)
+// per unit. Idle connections close after undici's keep-alive timeout.
+const agents = new Map<string, Agent>();
+
+function sharedAgent(timeoutMs: number, extraCaPem: string | undefined): Agent {
+  const key = `${timeoutMs}\n${extraCaPem ?? ''}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new Agent({
+      // The shared secure context: a `ca` list would build one per connection.
+      connect: { timeout: timeoutMs, ...(extraCaPem ? { secureContext: sharedSecureContext(extraCaPem, 'control') } : {}) },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    if (agents.size >= 4) {
+      for (const old of agents.values()) void old.close().catch(() => {});
+      agents.clear();
+    }
+    agents.set(key, agent);
+  }
+  return agent;
 }
 
 /** Waits `ms`, or less when the signal aborts; never rejects. */

@@ -2,17 +2,31 @@
 // and planner choice in rasad comes from here: adding an experiment is its
 // folder (and its probe module in probes/) plus one line below.
 import type { Probe, ProbeKind } from '../../probes/types.js';
+import { facebookMessengerExperiment } from './facebook_messenger/index.js';
+import { openvpnExperiment } from './openvpn/index.js';
 import { protocolExperiment } from './protocol/index.js';
+import { signalExperiment } from './signal/index.js';
+import { telegramExperiment } from './telegram/index.js';
+import { torExperiment } from './tor/index.js';
 import { throughputExperiment } from './throughput/index.js';
 import { tlsDurationExperiment } from './tls_duration/index.js';
 import type { Experiment, ScheduleName } from './types.js';
 import { webExperiment } from './web/index.js';
+import { whatsappExperiment } from './whatsapp/index.js';
+import { wireguardExperiment } from './wireguard/index.js';
 
 export const EXPERIMENTS: readonly Experiment<never>[] = [
   webExperiment,
   tlsDurationExperiment,
   throughputExperiment,
   protocolExperiment,
+  telegramExperiment,
+  whatsappExperiment,
+  signalExperiment,
+  facebookMessengerExperiment,
+  torExperiment,
+  openvpnExperiment,
+  wireguardExperiment,
 ] as Experiment<never>[];
 
 /** Every probe kind, in the order the experiments list them (a web unit's probes run in this order). */

@@ -4,6 +4,7 @@
 // (src/experiments/<kind>/) implements this; registry.ts lists them all.
 import type { Probe, ProbeKind, ProbeOptions, Target } from '../../probes/types.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/observation.js';
+import type { LongRequest } from '../control/long/request.js';
 import type { Measurement, VerdictResult } from '../model.js';
 
 /** What the deadlines are computed from (a slice of Config, so that the config can import the registry). */
@@ -60,6 +61,11 @@ export interface Experiment<SweepContext = unknown> {
   webControl: boolean;
   /** Units run one at a time within a sweep: two downloads sharing the link measure each other. */
   exclusive: boolean;
+  /**
+   * It probes circumvention endpoints (Tor, VPNs): probing them can put a volunteer at risk, so the
+   * sweep runs it only when the volunteer opted in (probeCircumvention).
+   */
+  circumvention?: boolean;
   /** The inputs of a target this experiment measures, given the probe kinds wanted. */
   plan(target: Target, wanted: ReadonlySet<ProbeKind>): PlannedInput[];
   /** The hard deadline of one probe's run. */
@@ -68,6 +74,15 @@ export interface Experiment<SweepContext = unknown> {
   needsRetry(attempt: AttemptResults, url: string): boolean;
   /** How an attempt fared, for the sweep-wide offline check. */
   outcome(attempt: AttemptResults): AttemptOutcome;
+  /**
+   * What to ask the long-lived control (rasad helper `/rasad/v1/long`) about a unit: with the probe
+   * (a session held for the same horizon) or after it (the same resource, the endpoint that went silent).
+   * null: nothing to ask (a domestic baseline, an input the control cannot measure).
+   */
+  longControl?: {
+    when: 'with_probe' | 'after_probe';
+    request(target: Target, url: string, settings: DeadlineSettings, attempt: AttemptResults | null): LongRequest | null;
+  };
   /** Sweep-wide facts its judge needs (agreement across targets, baselines), from every unit of the sweep. */
   prepare?(units: readonly UnitObservation[], options: JudgeOptions): SweepContext;
   /** The verdict of one unit. Pure: records in, verdict out. */

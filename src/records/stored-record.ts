@@ -7,7 +7,9 @@
 // a plain object hides) leaves the row to the export's full path, with
 // nothing of the measurement lost.
 import type { Measurement } from '../model.js';
-import { scrubbedCopy, scrubErrorStrings, type ScrubWalk } from '../privacy.js';
+import { scrubbedCopy, type ScrubWalk } from '../privacy.js';
+import { ECHOED_ADDRESS_SCRUB } from '../privacy/echoed.js';
+import { probeAddresses, type OwnAddressSet } from '../privacy/own-addresses.js';
 import { MEASUREMENT_FIELDS } from './fields.js';
 import { toIsoUtc } from './time.js';
 
@@ -21,14 +23,35 @@ export interface StoredMeasurement {
   verdictReason: unknown;
 }
 
-/** The record to store for `m`, which is not modified. */
-export function storedMeasurement(m: Measurement): StoredMeasurement {
+/**
+ * The record to store for `m`, which is not modified: error strings and
+ * addresses a server echoed scrubbed (src/privacy/echoed.ts), and no
+ * spelling of the probe's own addresses anywhere in the text
+ * (src/privacy/own-addresses.ts; `own` defaults to the process's set).
+ */
+export function storedMeasurement(m: Measurement, own: OwnAddressSet = probeAddresses): StoredMeasurement {
+  const stored = scrubbedRecord(m);
+  if (own.size === 0) return stored;
+  const text = own.scrub(stored.record);
+  if (text === stored.record) return stored;
+  // Rare: the record held an own address (in any field, a key included).
+  // What was written is read back and laid out again, so that the columns
+  // and the export-ready flag are those of the scrubbed text.
+  return scrubbedRecord(JSON.parse(text) as Measurement);
+}
+
+/** Scrubs both ways the same key at any depth: error strings (src/privacy.ts) and echoed addresses. */
+function storageScrub<T>(value: T, walk?: ScrubWalk): T {
+  return scrubbedCopy(value, walk, ECHOED_ADDRESS_SCRUB);
+}
+
+function scrubbedRecord(m: Measurement): StoredMeasurement {
   const walk: ScrubWalk = { notPlainJson: false };
-  let src = scrubbedCopy(m as unknown as Record<string, unknown>, walk);
+  let src = storageScrub(m as unknown as Record<string, unknown>, walk);
   // A Date, a Buffer or a toJSON method would be written as something other
   // than what was scrubbed: scrub what JSON makes of it instead.
   if (walk.notPlainJson || src === null || typeof src !== 'object' || Array.isArray(src)) {
-    src = scrubErrorStrings(JSON.parse(JSON.stringify(m ?? null)) as Record<string, unknown>);
+    src = storageScrub(JSON.parse(JSON.stringify(m ?? null)) as Record<string, unknown>);
   }
   if (src === null || typeof src !== 'object' || Array.isArray(src)) {
     // Not a record at all: stored as it is, for the full path to deal with.
@@ -77,12 +100,14 @@ export interface VerdictPatch {
   nulledBodySamples: string[];
 }
 
-export function verdictPatch(m: Measurement): VerdictPatch | null {
+export function verdictPatch(m: Measurement, own: OwnAddressSet = probeAddresses): VerdictPatch | null {
   if (m === null || typeof m !== 'object' || m.verdict === undefined || m.verdict_reason === undefined || m.evidence === undefined) return null;
   const walk: ScrubWalk = { notPlainJson: false };
   // The same keys at the same depth as in the whole record: the same scrub.
-  const part = scrubbedCopy({ verdict: m.verdict, verdict_reason: m.verdict_reason, evidence: m.evidence } as Record<string, unknown>, walk);
+  const part = storageScrub({ verdict: m.verdict, verdict_reason: m.verdict_reason, evidence: m.evidence } as Record<string, unknown>, walk);
   if (walk.notPlainJson || typeof part.verdict !== 'string') return null;
+  // An own address in the new verdict's text: only a full rewrite gives storedMeasurement's bytes.
+  if (own.size > 0 && own.foundIn(JSON.stringify(part))) return null;
   const nulledBodySamples: string[] = [];
   const hops = (m.details as { hops?: unknown } | null | undefined)?.hops;
   if (Array.isArray(hops)) {

@@ -140,6 +140,44 @@ export const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'collector upload outbox and reports',
+    up(db) {
+      db.exec(`
+        -- OONI measurements waiting for an OONI-compatible collector (ooni/spec
+        -- bk-003). One row per measurement and collector: a measurement queued
+        -- twice is one row, so it is submitted once (dedup by measurement id).
+        -- The collector is a hash of its URL, as for webhooks.
+        CREATE TABLE upload_outbox (
+          id              INTEGER PRIMARY KEY,
+          destination     TEXT NOT NULL,
+          measurement_key TEXT NOT NULL,       -- the first stored measurement id of the OONI measurement
+          run_id          TEXT NOT NULL,
+          test_name       TEXT NOT NULL,
+          body            TEXT NOT NULL,       -- the OONI measurement exactly as submitted
+          status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'rejected')),
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          created_at      TEXT NOT NULL,
+          next_attempt_at TEXT NOT NULL,
+          delivered_at    TEXT,
+          last_error      TEXT,
+          UNIQUE (destination, measurement_key)
+        );
+        CREATE INDEX upload_outbox_due ON upload_outbox(destination, status, next_attempt_at);
+        -- The report the collector opened for one run and test (POST /report), until closed.
+        CREATE TABLE upload_reports (
+          destination TEXT NOT NULL,
+          run_id      TEXT NOT NULL,
+          test_name   TEXT NOT NULL,
+          report_id   TEXT NOT NULL,
+          opened_at   TEXT NOT NULL,
+          closed_at   TEXT,
+          PRIMARY KEY (destination, run_id, test_name)
+        );
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: Database): number {

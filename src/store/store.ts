@@ -12,6 +12,7 @@ import type { InstanceLock } from './lock.js';
 import * as measurements from './measurements.js';
 import { openDatabase } from './open.js';
 import { Outbox } from './outbox.js';
+import { UploadOutbox } from './upload-outbox.js';
 import * as reads from './read-models.js';
 import * as runs from './runs.js';
 import type {
@@ -31,6 +32,7 @@ export { lockPathFor } from './lock.js';
 export type { ReadOptions } from './measurements.js';
 export { runStatusFor, type RunSettlement, type SettledRun } from './runs.js';
 export type * from './types.js';
+export type { NewUpload, ReportRow, UploadRow, UploadStatus } from './upload-outbox.js';
 
 export class Store {
   private readonly measurementWriter: measurements.MeasurementWriter;
@@ -170,6 +172,11 @@ export class Store {
   /** The webhook alert outbox on this database. */
   outbox(): Outbox {
     return new Outbox(this.db);
+  }
+
+  /** The collector upload outbox for one collector (`destination`: a hash of its URL). */
+  uploadOutbox(destination: string): UploadOutbox {
+    return new UploadOutbox(this.db, destination);
   }
 
   // --- dashboard and status reads -----------------------------------------

@@ -11,8 +11,12 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import { startPhase } from '../../probes/net.js';
 import { preferConnected } from '../../probes/tcp.js';
+import { withoutSecrets } from '../../probes/wireguard.js';
 import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
 import { unitFailure } from '../analysis/verdict.js';
+import type { LongControlView } from '../analysis/observation.js';
+import { askLongControl, type LongControlQuery } from './long-control.js';
+import { learnOwnAddresses } from './own-address.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
@@ -58,6 +62,8 @@ export interface SweepDeps {
   needsRetry(attempt: AttemptResults, url: string, kind: string): boolean;
   judgeOptions: JudgeOptions;
   queryControl?: ControlQuery;
+  /** The long-lived control (rasad helper /rasad/v1/long); absent: the long-lived judges rest on agreement across targets. */
+  queryLongControl?: LongControlQuery;
 }
 
 export interface SweepRequest {
@@ -111,6 +117,7 @@ interface UnitRun {
   control: ControlAnswer | null;
   controlFailed: boolean;
   controlHelper: string | null;
+  longControl: LongControlView | null;
   /** The measurements of the attempt that is kept (the last one). */
   measurements: Measurement[];
 }
@@ -120,8 +127,9 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const runId = randomUUID();
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
+  // Circumvention tools (a tag) and circumvention protocols (an experiment) are probed only when the volunteer opted in.
   const targets = config.probeCircumvention ? request.targets : request.targets.filter((t) => !t.tags.includes('circumvention'));
-  const units = planSweep(targets, request.probes);
+  const units = planSweep(targets, request.probes).filter((u) => config.probeCircumvention || !experimentOf(u.kind)?.circumvention);
   const signal = request.signal ?? new AbortController().signal;
   // Every in-flight probe listens on the sweep's signal (through AbortSignal.any): hundreds at once are expected, not a leak.
   setMaxListeners(0, signal);
@@ -152,7 +160,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       limit(() =>
         (experimentOf(unit.kind)?.exclusive ? exclusive : ungated)(() => hostLimit(unit.host)(async () => {
           if (signal.aborted) return null;
-          inFlight.add(unit.url);
+          inFlight.add(withoutSecrets(unit.url));
           report();
           try {
             const run = await runUnit(deps, runId, unit, signal, controlHealth);
@@ -160,10 +168,10 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
             return run;
           } catch (err) {
             // A probe throws only on invalid input: keep the sweep going and say which unit.
-            logger.error({ url: unit.url, kind: unit.kind, err: (err as Error).message }, 'unit failed to run');
+            logger.error({ url: withoutSecrets(unit.url), kind: unit.kind, err: (err as Error).message }, 'unit failed to run');
             return null;
           } finally {
-            inFlight.delete(unit.url);
+            inFlight.delete(withoutSecrets(unit.url));
             done++;
             report();
           }
@@ -182,6 +190,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     attempts: r.attempts,
     control: r.control,
     controlFailed: r.controlFailed,
+    longControl: r.longControl,
   }));
   const verdicts = deps.judge(observations, deps.judgeOptions);
 
@@ -199,7 +208,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       countsByVerdict[verdict.verdict] = (countsByVerdict[verdict.verdict] ?? 0) + 1;
     }
     const failed = safeUnitFailed(observations[i]!);
-    outcomes.push({ kind: run.unit.kind, target: run.unit.target, url: run.unit.url, verdict, measurementIds: run.measurements.map((m) => m.measurement_id), failed });
+    outcomes.push({ kind: run.unit.kind, target: { ...run.unit.target, raw: withoutSecrets(run.unit.target.raw) }, url: withoutSecrets(run.unit.url), verdict, measurementIds: run.measurements.map((m) => m.measurement_id), failed });
   });
 
   try {
@@ -323,6 +332,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
   let controlPromise: Promise<{ answer: ControlAnswer | null; helper: string | null }> | null = null;
   const experiment = experimentOf(unit.kind);
   const maxAttempts = experiment?.retried ? 1 + Math.max(0, config.retries) : 1;
+  // A session held from outside for the same horizon starts with the probe.
+  let longControl = askLongControl(deps.queryLongControl, config, experiment, 'with_probe', unit.target, unit.url, null, signal);
 
   for (let attempt = 0; attempt < maxAttempts && !signal.aborted; attempt++) {
     if (attempt > 0) await sleep(500 * attempt, signal);
@@ -334,6 +345,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
       (results as Record<string, ProbeResult>)[kind] = result;
       if (kind === 'dns') {
         addresses = (result.details as DnsDetails).addresses ?? [];
+        // The address this machine would reach them from is the volunteer's: it is scrubbed wherever a server echoes it.
+        await learnOwnAddresses(addresses);
         // The control measures the same URL from outside, with the addresses we found, while we go on.
         if (attempt === 0 && experiment?.webControl && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
           controlPromise = queryControlFor(deps, unit.url, addresses, signal, health);
@@ -346,6 +359,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
     if (!experiment?.retried || !deps.needsRetry(results, unit.url, unit.kind)) break;
   }
 
+  // The same resource, the same silent endpoint: asked once the probe has said which.
+  longControl ??= signal.aborted ? null : askLongControl(deps.queryLongControl, config, experiment, 'after_probe', unit.target, unit.url, attempts[attempts.length - 1] ?? null, signal);
   let control: ControlAnswer | null = null;
   let controlHelper: string | null = null;
   if (controlPromise) ({ answer: control, helper: controlHelper } = await controlPromise);
@@ -359,8 +374,9 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
     ...result,
     measurement_id: randomUUID(),
     run_id: runId,
-    target: unit.target.raw,
-    url: unit.url,
+    // A lab or a volunteer's own WireGuard server may carry a client key in the input: it is never stored.
+    target: withoutSecrets(unit.target.raw),
+    url: withoutSecrets(unit.url),
     category: unit.target.category,
     tags: unit.target.tags,
     verdict: 'inconclusive',
@@ -368,7 +384,7 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
     control: i === kept.length - 1 ? control : null,
     evidence: { attempts: attempts.length, control_helper: controlHelper },
   }));
-  return { unit, attempts, control, controlFailed, controlHelper, measurements };
+  return { unit, attempts, control, controlFailed, controlHelper, measurements, longControl: longControl ? await longControl : null };
 }
 
 async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal, health: ControlHealth) {

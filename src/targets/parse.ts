@@ -6,6 +6,9 @@
 //   www.bbc.com/persian        NEWS              a bare domain with a path: both schemes, same path
 //   www.aparat.com             MMED  domestic    tags are lower-case words
 //   tcp://1.2.3.4:443          ANON              an endpoint: TCP/TLS reachability only
+//   app://telegram             COMT              a messaging app, measured by its own experiment
+//   tor://1.2.3.4:9001         ANON  circumvention   a Tor OR port; also tor+dir://, obfs4://,
+//                                                    openvpn+udp://, openvpn+tcp://, wireguard:// (schemes.ts)
 //
 // Every bad line is reported with FILE:LINE. A repeated input (the same URL
 // on two lines, or a bare domain and one of its URLs) is an error, not a
@@ -21,6 +24,7 @@ import type { Target } from '../../probes/types.js';
 import { TargetsInvalidError } from '../errors.js';
 import { CITIZEN_LAB_CATEGORIES, DEFAULT_CATEGORY, isCategoryCode } from './categories.js';
 import { hostnameProblem, normaliseHost, show } from './host.js';
+import { expandNonWeb, isNonWebScheme } from './schemes.js';
 
 export interface TargetLineError {
   file: string;
@@ -206,6 +210,7 @@ export function expandTarget(written: string): { inputs: string[] } | { error: s
       return 'error' in url ? url : { inputs: [url.href] };
     }
     if (scheme === 'tcp') return normaliseTcp(written.slice(withScheme[0].length));
+    if (isNonWebScheme(scheme)) return expandNonWeb(scheme, written.slice(withScheme[0].length));
     return { error: unknownScheme(withScheme[1]!) };
   }
   // "mailto:x", "javascript:x": a scheme without "//". "host:8080" is a bare name with a port.

@@ -23,8 +23,24 @@ function unit(junk: Partial<ProtocolFlowResult>): UnitObservation {
 const judge = (u: UnitObservation) => judgeSweep([u], { fingerprints: defaultFingerprints() })[0]!;
 
 describe('protocol filter verdict', () => {
-  it('calls a silent junk-first flow filtered', () => {
-    expect(judge(unit({ failure: 'generic_timeout_error' })).verdict).toBe('protocol.filtered');
+  it('calls a silent junk-first flow filtered when the long-lived control\'s junk flow to the same endpoint flows from outside', () => {
+    const u = unit({ failure: 'generic_timeout_error' });
+    const outside: ProtocolFlowResult = { kind: 'junk_first', port: 80, failure: null, later_data_flows: true, bytes_sent: 70, bytes_received: 70 };
+    u.longControl = { result: { probe: 'protocol', started_at: '2026-11-21T00:00:00.000Z', runtime_ms: 2000, failure: null, failed_operation: null, details: { ip: '192.0.2.9', flows: [outside] } }, helper: 'http://helper.test/', noEndpoint: false, failures: [] };
+    expect(judge(u).verdict).toBe('protocol.filtered');
+  });
+
+  it('does not call one server silent on junk filtered: no control and no second endpoint corroborate it', () => {
+    const v = judge(unit({ failure: 'generic_timeout_error' }));
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.evidence.long_control).toBe('no long-lived control');
+  });
+
+  it('does not call it filtered when the control\'s junk flow goes silent from outside too', () => {
+    const u = unit({ failure: 'generic_timeout_error' });
+    const outside: ProtocolFlowResult = { kind: 'junk_first', port: 80, failure: 'generic_timeout_error', later_data_flows: false, bytes_sent: 70, bytes_received: 0 };
+    u.longControl = { result: { probe: 'protocol', started_at: '2026-11-21T00:00:00.000Z', runtime_ms: 2000, failure: null, failed_operation: null, details: { ip: '192.0.2.9', flows: [outside] } }, helper: 'http://helper.test/', noEndpoint: false, failures: [] };
+    expect(judge(u).verdict).toBe('inconclusive');
   });
 
   it('does not call a server that answers junk and closes a filter', () => {

@@ -6,6 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { measurementRecord } from '../../src/export/records.js';
+import { scrubbedCopy } from '../../src/privacy.js';
+import { ECHOED_ADDRESS_SCRUB } from '../../src/privacy/echoed.js';
 import { writeExport, type ExportFormat, type ExportRequest } from '../../src/export/run-export.js';
 import type { ExportSink } from '../../src/export/sink.js';
 import type { Measurement } from '../../src/model.js';
@@ -94,9 +96,11 @@ describe('the export of export-ready rows', () => {
         const store = storeWithRuns([{ run_id: GENERATED_RUN, started_at: '2025-01-01T00:00:00.000Z', probes: ['dns'], inputs_total: 1 }]);
         try {
           const byId = new Map<string, Measurement>();
+          const legacyIds = new Set<string>();
           rows.forEach(([m, storedBefore], i) => {
             const row = { ...m, measurement_id: `m-${i}` } as Measurement;
             byId.set(row.measurement_id, row);
+            if (storedBefore) legacyIds.add(row.measurement_id);
             if (storedBefore) insertAsBeforeMigration3(store.db, [row]);
             else store.insertMeasurements([row]);
           });
@@ -107,7 +111,9 @@ describe('the export of export-ready rows', () => {
           }
           // And what the old store gave: its rows held the measurements as given, the export scrubbed them.
           const order = store.db.prepare(`SELECT measurement_id FROM measurements ORDER BY started_at, id`).pluck().all() as string[];
-          const before = order.map((id) => fullLine(JSON.stringify(byId.get(id)), false)).join('');
+          // Rows stored now also lose the addresses a server echoed (issue 16); rows stored before migration 3 keep them.
+          const echoScrubbed = (id: string) => (legacyIds.has(id) ? byId.get(id) : scrubbedCopy(byId.get(id), undefined, ECHOED_ADDRESS_SCRUB));
+          const before = order.map((id) => fullLine(JSON.stringify(echoScrubbed(id)), false)).join('');
           expect(await exportText(store, 'jsonl', false)).toBe(before);
         } finally {
           store.close();

@@ -30,6 +30,7 @@ describe('blockingOf', () => {
       'network.offline': { blocking: null, accessible: null },
       // The site refuses the country itself: no state blocking, and not accessible either.
       'site.geoblocked': { blocking: false, accessible: false },
+      'protocol.blocked': { blocking: null, accessible: null },
       inconclusive: { blocking: null, accessible: null },
     });
   });

@@ -3,7 +3,10 @@
 // Each test asserts something that would fail if the censor did nothing.
 // Needs root: without it, setupLab throws and every test fails saying so.
 import { afterEach, describe, expect, it } from 'vitest';
-import { NAMESPACES } from '../../lab/addresses.js';
+import {
+  CDN_CONTROL_IP, DOMESTIC_DNS_IP, isLabCidr, LAB_RANGES, NAMESPACES, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, SITES,
+} from '../../lab/addresses.js';
+import { findAddress } from '../../lab/privacy.js';
 import { noiseLossCount } from '../../lab/censor-apply.js';
 import { tryRun } from '../../lab/exec.js';
 import { applyScenario, clearCensor, labInfo } from '../../lab/harness.js';
@@ -22,7 +25,7 @@ interface EchoOutcome {
   error?: string;
 }
 
-const WORLD_DNS = '10.77.10.53';
+const WORLD_DNS = '5.9.10.53';
 
 useLab();
 
@@ -39,11 +42,21 @@ describe('the lab itself', () => {
     expect(curl(['https://www.domestic.test/']).stdout).toContain('<title>Domestic Video Clone</title>');
     for (const ns of NAMESPACES) {
       expect(tryRun('ip', ['-n', ns, 'route', 'show', 'default']).stdout.trim()).toBe('');
+      // Every route a namespace has points into the lab's own ranges; an address outside them has no way out.
+      const routed = tryRun('ip', ['-n', ns, '-4', 'route', 'show']).stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
+      expect(routed.filter((dst) => !isLabCidr(dst.includes('/') ? dst : `${dst}/32`)), ns).toEqual([]);
+      expect(tryRun('ip', ['-n', ns, 'route', 'get', '1.1.1.1']).status, `${ns} routes 1.1.1.1`).not.toBe(0);
     }
     // The root namespace has no lab address, route or interface.
-    expect(tryRun('ip', ['-o', 'addr']).stdout).not.toMatch(/10\.77\.|10\.10\.34\./);
-    expect(tryRun('ip', ['route', 'show', 'table', 'all']).stdout).not.toMatch(/10\.77\.|10\.10\.34\./);
-    expect(tryRun('ip', ['-o', 'link']).stdout).not.toMatch(/to-(censor|client|world|domestic|control)/);
+    const labAddresses = [...SITES.map((site) => site.ip), CDN_CONTROL_IP, REFUSING_IP, PUBLIC_BLOCKPAGE_IP, WORLD_DNS, DOMESTIC_DNS_IP];
+    const rootAddrs = tryRun('ip', ['-o', 'addr']).stdout;
+    const rootRoutes = tryRun('ip', ['route', 'show', 'table', 'all']).stdout;
+    for (const text of [rootAddrs, rootRoutes]) {
+      expect(text).not.toMatch(/10\.77\.|10\.10\.34\./);
+      expect(labAddresses.filter((ip) => findAddress(text, ip, 'root').length > 0)).toEqual([]);
+      expect(LAB_RANGES.filter((range) => text.includes(range))).toEqual([]);
+    }
+    expect(tryRun('ip', ['-o', 'link']).stdout).not.toMatch(/to-(censor|client|world|domestic|control)|blockpage0/);
   });
 });
 
@@ -51,17 +64,17 @@ describe('DNS', () => {
   it('injects 10.10.34.36 before the real answer, whichever resolver is asked, and the real answer still arrives', async () => {
     await applyScenario({ censor: { dns: [{ names: ['news.world.test'], action: 'inject' }] } });
     expect(dig(['+short', `@${WORLD_DNS}`, 'news.world.test']).stdout.trim()).toBe('10.10.34.36');
-    for (const resolver of [WORLD_DNS, '10.77.10.54']) {
+    for (const resolver of [WORLD_DNS, '5.9.10.54']) {
       const race = await clientTool<RaceResult>('dns-race', [resolver, 'news.world.test', '1000']);
-      expect(race.answers.map((a) => a.addresses)).toEqual([['10.10.34.36'], ['10.77.10.11']]);
+      expect(race.answers.map((a) => a.addresses)).toEqual([['10.10.34.36'], ['5.9.10.11']]);
       expect(race.answers.every((a) => a.from === resolver)).toBe(true);
     }
     // A resolver address where nothing answers: only the injector does.
-    const nobody = await clientTool<RaceResult>('dns-race', ['10.77.99.53', 'news.world.test', '1000']);
+    const nobody = await clientTool<RaceResult>('dns-race', ['5.9.99.53', 'news.world.test', '1000']);
     expect(nobody.answers.map((a) => a.addresses)).toEqual([['10.10.34.36']]);
     // Other names are untouched: one real answer.
     const clean = await clientTool<RaceResult>('dns-race', [WORLD_DNS, 'clean.world.test', '1000']);
-    expect(clean.answers.map((a) => a.addresses)).toEqual([['10.77.10.10']]);
+    expect(clean.answers.map((a) => a.addresses)).toEqual([['5.9.10.10']]);
   });
 
   it('can drop the real query so that only the forged answer arrives', async () => {
@@ -76,7 +89,7 @@ describe('DNS', () => {
     expect(r.stdout).toContain('status: NXDOMAIN');
     const race = await clientTool<RaceResult>('dns-race', [WORLD_DNS, 'social.world.test', '1000']);
     expect(race.answers.map((a) => a.rcode)).toEqual(['NXDOMAIN', 'NOERROR']);
-    expect(race.answers[1]!.addresses).toEqual(['10.77.10.13']);
+    expect(race.answers[1]!.addresses).toEqual(['5.9.10.13']);
   });
 
   it('times out queries for a listed name (string match on the qname), over UDP and TCP', async () => {
@@ -86,7 +99,7 @@ describe('DNS', () => {
     expect(udp.stdout).toMatch(/timed out/);
     const tcp = dig(['+tcp', `@${WORLD_DNS}`, 'blog.world.test']);
     expect(tcp.stdout).not.toContain('status: NOERROR');
-    expect(dig(['+short', `@${WORLD_DNS}`, 'clean.world.test']).stdout.trim()).toBe('10.77.10.10');
+    expect(dig(['+short', `@${WORLD_DNS}`, 'clean.world.test']).stdout.trim()).toBe('5.9.10.10');
   });
 });
 
@@ -117,12 +130,12 @@ describe('TLS', () => {
     expect(r.status).toBe(35);
     expect(r.stderr).toContain('Connection reset by peer');
     // The SNI decides, not the address: the clean site's address with the listed name is reset too...
-    expect(curl(['--max-time', '5', '--resolve', 'social.world.test:443:10.77.10.10', 'https://social.world.test/']).status).toBe(35);
+    expect(curl(['--max-time', '5', '--resolve', 'social.world.test:443:5.9.10.10', 'https://social.world.test/']).status).toBe(35);
     const ca = labInfo().pki.caCert;
-    const blocked = inClient('openssl', ['s_client', '-connect', '10.77.10.10:443', '-servername', 'social.world.test', '-CAfile', ca], 15_000);
+    const blocked = inClient('openssl', ['s_client', '-connect', '5.9.10.10:443', '-servername', 'social.world.test', '-CAfile', ca], 15_000);
     expect(blocked.stdout + blocked.stderr).toMatch(/errno=104|Connection reset/);
     // ...while the listed site's own address with an innocuous SNI completes the handshake.
-    const innocuous = inClient('openssl', ['s_client', '-connect', '10.77.10.13:443', '-servername', 'clean.world.test', '-CAfile', ca], 15_000);
+    const innocuous = inClient('openssl', ['s_client', '-connect', '5.9.10.13:443', '-servername', 'clean.world.test', '-CAfile', ca], 15_000);
     expect(innocuous.stdout).toContain('Verify return code: 0 (ok)');
   });
 
@@ -172,9 +185,9 @@ describe('the session cut', () => {
     await applyScenario({ censor: { sessionCut: { targets: ['chat.world.test'], afterS: cutS } } });
     const horizonMs = String((cutS + 4) * 1000);
     const [tls, plain, other] = await Promise.all([
-      clientTool<SessionOutcome>('session', ['tls', '10.77.10.14', '443', 'chat.world.test', '1000', horizonMs]),
-      clientTool<SessionOutcome>('session', ['plain', '10.77.10.14', '80', 'chat.world.test', '1000', horizonMs]),
-      clientTool<SessionOutcome>('session', ['tls', '10.77.10.10', '443', 'clean.world.test', '1000', horizonMs]),
+      clientTool<SessionOutcome>('session', ['tls', '5.9.10.14', '443', 'chat.world.test', '1000', horizonMs]),
+      clientTool<SessionOutcome>('session', ['plain', '5.9.10.14', '80', 'chat.world.test', '1000', horizonMs]),
+      clientTool<SessionOutcome>('session', ['tls', '5.9.10.10', '443', 'clean.world.test', '1000', horizonMs]),
     ]);
     expect(tls.end).toBe('reset');
     expect(tls.died_after_s).not.toBeNull();
@@ -209,16 +222,16 @@ describe('throttling', () => {
 describe('the protocol filter', () => {
   it('drops the later packets of a junk-first flow on 53/80/443 while HTTP- and TLS-first flows pass', async () => {
     // Without the filter, junk is echoed like anything else.
-    const before = await clientTool<EchoOutcome>('echo-flow', ['10.77.10.7', '443', 'junk']);
+    const before = await clientTool<EchoOutcome>('echo-flow', ['5.9.10.7', '443', 'junk']);
     expect(before.echoed).toEqual([true, true, true, true]);
     await applyScenario({ censor: { protocolFilter: { targets: ['echo.world.test'], ports: [53, 80, 443], inspectPackets: 2 } } });
     for (const port of ['53', '80', '443']) {
-      const junk = await clientTool<EchoOutcome>('echo-flow', ['10.77.10.7', port, 'junk']);
+      const junk = await clientTool<EchoOutcome>('echo-flow', ['5.9.10.7', port, 'junk']);
       expect(junk.echoed, `junk-first on ${port}`).toEqual([true, true, false, false]);
-      const http = await clientTool<EchoOutcome>('echo-flow', ['10.77.10.7', port, 'http']);
+      const http = await clientTool<EchoOutcome>('echo-flow', ['5.9.10.7', port, 'http']);
       expect(http.echoed, `HTTP-first on ${port}`).toEqual([true, true, true, true]);
     }
-    const tls = await clientTool<EchoOutcome>('echo-flow', ['10.77.10.7', '443', 'tls']);
+    const tls = await clientTool<EchoOutcome>('echo-flow', ['5.9.10.7', '443', 'tls']);
     expect(tls.echoed).toEqual([true, true, true, true]);
   });
 });
@@ -227,10 +240,10 @@ describe('the shutdown', () => {
   it('blackholes every foreign address while domestic sites and the domestic resolver work', async () => {
     await applyScenario({ censor: { shutdown: true }, resolver: 'domestic' });
     expect(curl(['--max-time', '2', 'http://clean.world.test/']).status).toBe(28);
-    expect(curl(['--max-time', '2', 'https://10.77.10.11/']).status).toBe(28);
+    expect(curl(['--max-time', '2', 'https://5.9.10.11/']).status).toBe(28);
     expect(dig([`@${WORLD_DNS}`, 'clean.world.test']).status).toBe(9);
     expect(curl(['http://www.domestic.test/']).stdout).toContain('Domestic Video Clone');
-    expect(dig(['+short', '@10.77.20.53', 'clean.world.test']).stdout.trim()).toBe('10.77.10.10');
+    expect(dig(['+short', '@2.144.20.53', 'clean.world.test']).stdout.trim()).toBe('5.9.10.10');
   });
 });
 

@@ -4,10 +4,14 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { labInfo, REPO_ROOT, setupLab, teardownLab } from '../../lab/harness.js';
-import { tryRun, type RunResult } from '../../lab/exec.js';
+import { requireTool, tryRun, type RunResult } from '../../lab/exec.js';
 
-/** A tool run in the client namespace: exit status and output. */
+/**
+ * A tool run in the client namespace: exit status and output. A missing tool
+ * fails the test naming its Debian package (not with exit 127).
+ */
 export function inClient(cmd: string, args: string[], timeoutMs = 30_000): RunResult {
+  requireTool(cmd);
   return tryRun('ip', ['netns', 'exec', 'client', 'env', `NODE_EXTRA_CA_CERTS=${labInfo().pki.caCert}`, cmd, ...args], { timeoutMs });
 }
 

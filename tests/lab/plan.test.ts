@@ -9,7 +9,12 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { findAddress, scanDatabase } from '../../lab/privacy.js';
 import { planCensor, qnameHexString, ScenarioError } from '../../lab/censor.js';
-import { compareRows, formatTable, validateScenario } from '../../lab/scenario.js';
+import {
+  BLOCKPAGE_IPS, CDN_CONTROL_IP, DOMESTIC_DNS_IP, isLabAddress, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, SITES, UNSERVED_DNS_IP, WORLD_ALT_DNS_IP, WORLD_DNS_IP, WORLD_RANGES,
+} from '../../lab/addresses.js';
+import { dnsConfig } from '../../lab/harness.js';
+import { compareEvents, compareRows, formatTable, validateScenario } from '../../lab/scenario.js';
+import { isBogon } from '../../probes/bogons.js';
 import { answer } from '../../lab/services/dns-server.js';
 import { buildQuery, parseMessage, QTYPE } from '../../lab/services/dns-wire.js';
 import { blockpageResponse, IRAN_BLOCKPAGE_BODY } from '../../lab/services/blockpage.js';
@@ -47,11 +52,11 @@ describe('planCensor', () => {
     expect(rules.some((r) => r.includes('--string social.world.test') && r.includes('tcp-reset'))).toBe(true);
     expect(plan.nfqueue?.dns?.rules).toEqual([{ name: 'news.world.test', action: 'inject', answer: '10.10.34.36', dropReal: false }]);
     const kinds = plan.middlebox!.listeners.map((l) => `${l.kind} ${l.upstreamHost}:${l.upstreamPort}`);
-    expect(kinds).toContain('cut 10.77.10.14:443');
-    expect(kinds).toContain('http-filter 10.77.10.15:80');
+    expect(kinds).toContain('cut 5.9.10.14:443');
+    expect(kinds).toContain('http-filter 5.9.10.15:80');
     expect(plan.middlebox!.listeners.find((l) => l.kind === 'cut')!.cutAfterMs).toBe(4000);
     expect(plan.tc.some((args) => args.includes('tbf') && args.includes('128kbit'))).toBe(true);
-    expect(plan.tc.some((args) => args.includes('10.77.10.0/24'))).toBe(true);
+    for (const range of WORLD_RANGES) expect(plan.tc.some((args) => args.includes(range)), range).toBe(true);
   });
 
   it('gives the blockpage middlebox another status when a rule asks, and refuses a bad or conflicting one', () => {
@@ -143,11 +148,11 @@ describe('the protocol classifier', () => {
 });
 
 describe('the lab DNS server', () => {
-  const config = { listen: [], port: 53, zones: ['world.test'], records: { 'news.world.test': ['10.77.10.11'] } };
+  const config = { listen: [], port: 53, zones: ['world.test'], records: { 'news.world.test': ['5.9.10.11'] } };
   const ask = (name: string, type: number = QTYPE.A) => parseMessage(answer(config, parseMessage(buildQuery(1, name, type)))!);
 
   it('answers its names, NXDOMAIN in its zones and REFUSED outside them', () => {
-    expect(ask('NEWS.world.test').answers.map((a) => a.data)).toEqual(['10.77.10.11']);
+    expect(ask('NEWS.world.test').answers.map((a) => a.data)).toEqual(['5.9.10.11']);
     expect(ask('news.world.test', QTYPE.AAAA).answers).toEqual([]);
     expect(ask('nope.world.test').rcode).toBe(3);
     expect(ask('example.org').rcode).toBe(5);
@@ -198,7 +203,7 @@ describe('the privacy search', () => {
       const file = join(dir, 'x.db');
       const db = new Database(file);
       db.exec('CREATE TABLE a (id INTEGER PRIMARY KEY, doc TEXT); CREATE TABLE b (k TEXT, blob BLOB)');
-      db.prepare('INSERT INTO a (doc) VALUES (?), (?)').run('{"ok":"10.77.10.11"}', '{"details":{"local":"10.77.1.2"}}');
+      db.prepare('INSERT INTO a (doc) VALUES (?), (?)').run('{"ok":"5.9.10.11"}', '{"details":{"local":"10.77.1.2"}}');
       db.prepare('INSERT INTO b VALUES (?, ?)').run('clean', gzipSync(Buffer.from('from 10.77.1.2')));
       db.close();
       const scan = scanDatabase(file, '10.77.1.2');
@@ -209,5 +214,64 @@ describe('the privacy search', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the address plan', () => {
+  const served = [...SITES.map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, PUBLIC_BLOCKPAGE_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP, DOMESTIC_DNS_IP, UNSERVED_DNS_IP];
+
+  it('gives every site, resolver and lab-made answer a public-looking address (no bogon), inside the lab ranges', () => {
+    expect(served.filter((ip) => isBogon(ip))).toEqual([]);
+    expect(served.filter((ip) => !isLabAddress(ip))).toEqual([]);
+    // Iran's injection addresses stay what they are: private, and fingerprinted.
+    expect(BLOCKPAGE_IPS.every((ip) => isBogon(ip) && isLabAddress(ip))).toBe(true);
+    expect(served.filter((ip) => ip.startsWith('10.10.34.'))).toEqual([]);
+    expect(new Set(SITES.map((s) => s.ip)).size).toBe(SITES.length);
+  });
+
+  it('refuses to aim a rule at a public address outside the lab ranges', () => {
+    expect(isLabAddress('5.8.255.255')).toBe(false);
+    expect(isLabAddress('1.1.1.1')).toBe(false);
+    expect(() => planCensor({ throttle: { from: ['5.0.0.0/8'] } })).toThrow(ScenarioError);
+  });
+});
+
+describe('the lab DNS server, ordinary habits', () => {
+  const config = dnsConfig([]);
+  const ask = (name: string, type: number, source: string) => parseMessage(answer(config, parseMessage(buildQuery(1, name, type)), source)!);
+
+  it("answers the CDN name with one address to the probe's side and another to the control's", () => {
+    const probe = ask('cdn.world.test', QTYPE.A, '10.77.1.2').answers.map((a) => a.data);
+    const control = ask('cdn.world.test', QTYPE.A, '10.77.5.2').answers.map((a) => a.data);
+    expect(probe).toEqual([SITES.find((s) => s.habit === 'cdn')!.ip]);
+    expect(control).toEqual([CDN_CONTROL_IP]);
+    expect(ask('news.world.test', QTYPE.A, '10.77.5.2').answers.map((a) => a.data)).toEqual(['5.9.10.11']);
+  });
+
+  it('answers AAAA for the dual-stack name and nothing else, and NXDOMAIN for the ghost name', () => {
+    const aaaa = ask('dual.world.test', QTYPE.AAAA, '10.77.1.2').answers;
+    expect(aaaa).toHaveLength(1);
+    expect(aaaa[0]!.type).toBe(QTYPE.AAAA);
+    expect(aaaa[0]!.data).toBe('2a0104f8001000100000000000000001'); // 2a01:4f8:10:10::1
+    expect(ask('dual.world.test', QTYPE.A, '10.77.1.2').answers.map((a) => a.data)).toEqual(['5.9.11.11']);
+    expect(ask('ghost.world.test', QTYPE.A, '10.77.1.2').rcode).toBe(3);
+  });
+});
+
+describe('scenario expectations', () => {
+  const base = { name: 'x', targets: ['https://clean.world.test/ NEWS'], probes: ['dns'] };
+
+  it('accepts anyOf, reason and events, and refuses what is not a verdict or an event kind', () => {
+    const s = validateScenario({ ...base, expect: { 'https://clean.world.test/': { anyOf: ['down', 'inconclusive'], reason: 'redirects' } }, events: ['shutdown'] });
+    const rows = compareRows(s, [
+      { url: 'https://clean.world.test/', probe: 'dns', verdict: 'down', verdict_reason: 'stopped after 10 redirects' },
+      { url: 'https://clean.world.test/', probe: 'tcp', verdict: 'ok', verdict_reason: 'fine' },
+    ]);
+    expect(rows.map((r) => r.ok)).toEqual([true, false]);
+    expect(compareEvents(s, [{ kind: 'blocked' }]).map((r) => r.ok)).toEqual([false]);
+    expect(compareEvents(s, [{ kind: 'shutdown' }]).map((r) => r.ok)).toEqual([true]);
+    expect(() => validateScenario({ ...base, expect: { 'https://clean.world.test/': { anyOf: ['ok', 'tls.imaginary'] } } })).toThrow(/anyOf/);
+    expect(() => validateScenario({ ...base, expect: { 'https://clean.world.test/': 'ok' }, events: ['party'] })).toThrow(/event kinds/);
+    expect(() => validateScenario({ ...base, expect: { 'https://clean.world.test/': { verdict: 'ok', anyOf: ['ok'] } } })).toThrow(/either/);
   });
 });

@@ -1,6 +1,6 @@
 // Secure and discreet defaults: what a volunteer gets with no configuration.
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/schema.js';
+import { OONI_TEST_HELPERS, defaultConfig } from '../../src/config/schema.js';
 
 describe('defaults', () => {
   const config = defaultConfig();
@@ -10,9 +10,11 @@ describe('defaults', () => {
     expect(config.probe.userAgent).not.toMatch(/rasad/i);
   });
 
-  it('contacts nothing but the targets unless told to: no DoH server, no control helper, no webhook', () => {
+  it('contacts nothing but the targets and OONI\'s public control helpers unless told to: no DoH server, no webhook', () => {
     expect(config.probe.dohUrl).toBeNull();
-    expect(config.controls).toEqual([]);
+    // The control is what makes a verdict possible with no setup; `controls: []` (RASAD_CONTROL=none) turns it off.
+    expect(config.controls).toEqual([...OONI_TEST_HELPERS]);
+    expect(config.controls.every((url) => /^https:\/\/[0-9]\.th\.ooni\.org\/$/.test(url))).toBe(true);
     expect(config.webhooks).toEqual([]);
   });
 

@@ -17,8 +17,10 @@ describe('ResolvConfCache', () => {
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, '# test\nnameserver 127.0.0.53\n');
     utimesSync(path, 1_000, 1_000);
-    const conf = new ResolvConfCache(path);
+    let clock = 0;
+    const conf = new ResolvConfCache(path, 1000, () => clock);
     for (let i = 0; i < 5; i++) {
+      clock += 300;
       const choice = await udpServerFor(noResolver, conf);
       expect(choice).toEqual({ server: { ip: '127.0.0.53', port: 53 }, label: '127.0.0.53:53', problem: null });
     }
@@ -26,8 +28,29 @@ describe('ResolvConfCache', () => {
 
     writeFileSync(path, 'nameserver 127.0.0.54\n');
     utimesSync(path, 2_000, 2_000);
+    clock += 1000;
     expect((await udpServerFor(noResolver, conf)).server).toEqual({ ip: '127.0.0.54', port: 53 });
     expect((await udpServerFor(noResolver, conf)).server).toEqual({ ip: '127.0.0.54', port: 53 });
+    expect(conf.reads).toBe(2);
+  });
+
+  it('looks at the file at most once per recheck interval, and callers asking at once share one look', async () => {
+    const path = join(dir, 'resolv-throttle.conf');
+    writeFileSync(path, 'nameserver 127.0.0.53\n');
+    let clock = 0;
+    const conf = new ResolvConfCache(path, 1000, () => clock);
+    const burst = await Promise.all(Array.from({ length: 50 }, () => udpServerFor(noResolver, conf)));
+    expect(burst.every((c) => c.server?.ip === '127.0.0.53')).toBe(true);
+    expect(conf.stats).toBe(1);
+    // A change inside the interval is not seen yet; after it, it is.
+    writeFileSync(path, 'nameserver 127.0.0.55\n');
+    utimesSync(path, 3_000, 3_000);
+    clock = 999;
+    expect((await udpServerFor(noResolver, conf)).server?.ip).toBe('127.0.0.53');
+    expect(conf.stats).toBe(1);
+    clock = 1001;
+    expect((await udpServerFor(noResolver, conf)).server?.ip).toBe('127.0.0.55');
+    expect(conf.stats).toBe(2);
     expect(conf.reads).toBe(2);
   });
 

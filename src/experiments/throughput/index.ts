@@ -4,7 +4,8 @@ import type { ProbeResult, ThroughputDetails } from '../../../probes/types.js';
 import { longLivedOutcome, singleInput, webInput } from '../long-lived.js';
 import { rasadOoniMapping } from '../long-lived-ooni.js';
 import type { Experiment } from '../types.js';
-import { judgeThroughput, prepareBaseline, type ThroughputContext } from './judge.js';
+import { judgeThroughput, prepareBaseline, unusableDownload, type ThroughputContext } from './judge.js';
+import { LONG_LIMITS } from '../../control/long/request.js';
 
 export const throughputExperiment: Experiment<ThroughputContext> = {
   kind: 'throughput',
@@ -21,6 +22,15 @@ export const throughputExperiment: Experiment<ThroughputContext> = {
   outcome(attempt) {
     const t = (attempt.throughput as ProbeResult<ThroughputDetails> | undefined)?.details;
     return longLivedOutcome(attempt, !!t && typeof t.bytes === 'number' && t.bytes > 0);
+  },
+  longControl: {
+    when: 'after_probe',
+    // The resource this download chose, from outside; a domestic baseline or a download too small to judge needs none.
+    request(target, _url, s, attempt) {
+      const d = (attempt?.throughput as ProbeResult<ThroughputDetails> | undefined)?.details;
+      if (!d || target.tags.includes('domestic') || unusableDownload(d) !== null || !/^https?:/i.test(d.url)) return null;
+      return { kind: 'throughput', url: d.url, max_bytes: Math.min(s.probe.throughputBytes, LONG_LIMITS.maxThroughputBytes), max_ms: Math.min(s.probe.throughputMaxMs, LONG_LIMITS.maxThroughputMs) };
+    },
   },
   prepare: prepareBaseline,
   judge: (unit, context) => judgeThroughput(unit, context),

@@ -3,7 +3,7 @@
 // test_keys. Nothing here identifies the volunteer: probe_ip is always
 // "127.0.0.1", and the ASN and country are AS0/ZZ unless the volunteer set them.
 import { createHash } from 'node:crypto';
-import { arch, platform } from 'node:process';
+import { arch, platform, versions } from 'node:process';
 import { softwareVersion } from '../../paths.js';
 import { ooniCompactTime, ooniTime } from '../time.js';
 
@@ -50,12 +50,19 @@ function version(): string {
 const ARCHITECTURES: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 const PLATFORMS: Record<string, string> = { linux: 'linux', darwin: 'macos', win32: 'windows', freebsd: 'freebsd', android: 'android' };
 
-/** The annotations map (all strings, as df-000 defines it). */
+/**
+ * The annotations map (all strings, as df-000 defines it). network_type is
+ * OONI's word for the kind of link ("wifi", "mobile", "vpn"): rasad does not
+ * look at the volunteer's interfaces, so it says "unknown", OONI's own value
+ * when a probe cannot tell.
+ */
 export function annotations(): Record<string, string> {
   return {
     architecture: ARCHITECTURES[arch] ?? arch,
     engine_name: SOFTWARE_NAME,
     engine_version: version(),
+    engine_version_full: `${SOFTWARE_NAME} ${version()} (node ${versions.node}, undici ${versions.undici ?? 'unknown'}, openssl ${versions.openssl})`,
+    network_type: 'unknown',
     platform: PLATFORMS[platform] ?? platform,
   };
 }

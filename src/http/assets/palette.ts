@@ -20,6 +20,7 @@ export const VERDICT_COLORS: Record<Verdict | 'pending', string> = {
   'http.diff': '#f08c00',
   throttled: '#1971c2',
   'protocol.filtered': '#862e9c',
+  'protocol.blocked': '#5f3dc4',
   pending: '#ced4da',
 };
 

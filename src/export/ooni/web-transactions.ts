@@ -1,0 +1,75 @@
+// Transaction ids for a web unit's network steps (df-001/df-005/df-006
+// `transaction_id`, df-008 network events). OONI's pipeline joins a
+// tcp_connect, a tls_handshake and a request into one observation by
+// transaction_id, and only falls back to matching by IP address when there is
+// none. rasad's probes each open their own connection, so a transaction here
+// is one endpoint (ip:port) in one attempt of the unit: the TCP probe's
+// connect, the TLS probe's real-SNI handshake and the HTTP hops to it. The
+// innocuous-SNI handshake is a transaction of its own (a consumer that
+// ignores its tag loses nothing of the site's own steps), as is a step that
+// has no endpoint.
+
+export class TransactionIds {
+  private next = 1;
+  private readonly byEndpoint = new Map<string, number>();
+
+  /** A new id that nothing else shares. */
+  fresh(): number {
+    return this.next++;
+  }
+
+  /** The id of `address` ("ip:port" or "[ip]:port") in attempt `attempt`. */
+  endpoint(attempt: number, address: string): number {
+    const key = `${attempt}\n${address}`;
+    let id = this.byEndpoint.get(key);
+    if (id === undefined) {
+      id = this.fresh();
+      this.byEndpoint.set(key, id);
+    }
+    return id;
+  }
+
+  /** true when some step of attempt `attempt` already used `address`. */
+  has(attempt: number, address: string): boolean {
+    return this.byEndpoint.has(`${attempt}\n${address}`);
+  }
+}
+
+/** One df-008 network event. */
+export interface NetworkEvent {
+  address: string;
+  failure: string | null;
+  num_bytes?: number;
+  operation: string;
+  proto: string;
+  t0: number;
+  t: number;
+  tags: string[];
+  transaction_id: number;
+}
+
+/**
+ * The events of one TLS probe handshake: its connect, then the handshake's
+ * start and end. OONI's pipeline reads a handshake's events by its
+ * transaction_id (the first must carry the handshake's address) and takes the
+ * handshake time from the first to the last, so every handshake gets its own
+ * three, in time order, and nothing else joins them.
+ */
+export function handshakeEvents(h: {
+  address: string;
+  t0: number;
+  t: number;
+  /** When the connect ended (seconds, the unit's clock). */
+  connectEnd: number;
+  connectFailure: string | null;
+  failure: string | null;
+  transactionId: number;
+  tags: string[];
+}): NetworkEvent[] {
+  const base = { address: h.address, proto: 'tcp', tags: h.tags, transaction_id: h.transactionId };
+  const events: NetworkEvent[] = [{ ...base, failure: h.connectFailure, operation: 'connect', t0: h.t0, t: h.connectEnd }];
+  if (h.connectFailure !== null) return events;
+  events.push({ ...base, failure: null, operation: 'tls_handshake_start', t0: h.connectEnd, t: h.connectEnd });
+  events.push({ ...base, failure: h.failure, operation: 'tls_handshake_done', t0: h.connectEnd, t: h.t });
+  return events;
+}

@@ -1,0 +1,119 @@
+// Collector upload against a local collector written from ooni/spec bk-003:
+// one report per run and test, every measurement submitted once with the
+// collector's report_id, reports closed; an outage (503) holds the queue and
+// it recovers after the backoff; a run queued twice is sent once; off by default.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/schema.js';
+import { Store } from '../../src/store/store.js';
+import { CollectorClient } from '../../src/upload/collector-client.js';
+import { collectorDestination, drainUploads, enqueueRunUploads, startUploader, uploadsOfRun } from '../../src/upload/uploader.js';
+import { fixtureRuns, makeFixtureDb, type FixtureDb } from '../export/helpers.js';
+import { startCollector, type TestCollector } from './collector.js';
+
+let fx: FixtureDb;
+let collector: TestCollector;
+let store: Store;
+const config = { ...defaultConfig(), probeAsn: 'AS64500', probeCc: 'IR' };
+const runIds = () => fixtureRuns().map((r) => r.run_id);
+
+beforeEach(async () => {
+  fx = makeFixtureDb();
+  collector = await startCollector();
+  store = Store.open(fx.db);
+});
+afterEach(async () => {
+  store.close();
+  await collector.close();
+  fx.cleanup();
+});
+
+function expectedKeys(): Set<string> {
+  return new Set(runIds().flatMap((id) => uploadsOfRun(store, config, id).map((u) => u.measurement_key)));
+}
+
+describe('collector upload', () => {
+  it('opens a report per run and test with the spec\'s metadata, submits each measurement into it, and closes it', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    for (const id of runIds()) enqueueRunUploads(store, config, outbox, id);
+    const result = await drainUploads(outbox, new CollectorClient(collector.url), config);
+    const expected = expectedKeys();
+    expect(expected.size).toBe(6);
+    expect(result).toMatchObject({ delivered: 6, rejected: 0, retried: 0, pending: 0 });
+    expect(new Set(collector.unique().keys())).toEqual(expected);
+    expect(collector.submissions.length).toBe(6);
+    for (const [id, report] of collector.reports) {
+      expect(report.closed).toBe(true);
+      expect(report.meta).toMatchObject({ software_name: 'rasad', probe_asn: 'AS64500', probe_cc: 'IR', data_format_version: '0.2.0', format: 'json' });
+      for (const m of report.measurements) expect(m).toMatchObject({ report_id: id, test_name: report.meta.test_name, probe_asn: 'AS64500', probe_cc: 'IR', probe_ip: '127.0.0.1' });
+    }
+    // One report per (run, test name) among what was sent.
+    const pairs = new Set(collector.submissions.map((m) => `${(m.test_keys as any).x_rasad_measurement_ids[0]}`));
+    expect(pairs.size).toBe(6);
+    expect(collector.reports.size).toBe(new Set(collector.submissions.map((m) => `${m.report_id}`)).size);
+  });
+
+  it('holds everything through a 503 outage and delivers each once after the backoff', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    for (const id of runIds()) enqueueRunUploads(store, config, outbox, id);
+    let now = Date.now() + 1000;
+    const options = { now: () => now, random: () => 1, backoff: { baseMs: 10_000, capMs: 60_000 } };
+    const client = new CollectorClient(collector.url);
+    collector.failNext(2, 503);
+    const first = await drainUploads(outbox, client, config, options);
+    expect(first).toMatchObject({ delivered: 0, retried: 1, pending: 6 });
+    // Nothing is due before the backoff has passed.
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 0, retried: 0, pending: 6 });
+    now += 10_000;
+    const second = await drainUploads(outbox, client, config, options);
+    expect(second.retried).toBe(1);
+    now += 20_000;
+    const third = await drainUploads(outbox, client, config, options);
+    expect(third).toMatchObject({ pending: 0, retried: 0 });
+    expect(first.delivered + second.delivered + third.delivered).toBe(6);
+    expect(collector.submissions.length).toBe(6);
+    expect(new Set(collector.unique().keys())).toEqual(expectedKeys());
+  });
+
+  it('rejects what the collector refuses for good, and keeps going', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    for (const id of runIds()) enqueueRunUploads(store, config, outbox, id);
+    collector.failNext(1, 400);
+    const result = await drainUploads(outbox, new CollectorClient(collector.url), config);
+    expect(result).toMatchObject({ rejected: 1, delivered: 5, pending: 0 });
+    expect(outbox.counts()).toEqual({ pending: 0, delivered: 5, rejected: 1 });
+  });
+
+  it('sends a run queued twice once (dedup by measurement id)', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    const [run] = runIds();
+    const added = enqueueRunUploads(store, config, outbox, run!);
+    expect(added).toBeGreaterThan(0);
+    expect(enqueueRunUploads(store, config, outbox, run!)).toBe(0);
+    await drainUploads(outbox, new CollectorClient(collector.url), config);
+    expect(enqueueRunUploads(store, config, outbox, run!)).toBe(0);
+    await drainUploads(outbox, new CollectorClient(collector.url), config);
+    expect(collector.submissions.length).toBe(added);
+  });
+
+  it('does nothing when the collector is off (the default)', async () => {
+    const uploader = startUploader({ store, config: defaultConfig(), logger: { info() {}, warn() {}, error() {} } });
+    expect(uploader.enqueueRun(runIds()[0]!)).toBe(0);
+    await uploader.stop();
+    expect(collector.submissions.length).toBe(0);
+  });
+
+  it('the daemon\'s uploader queues a finished run and delivers it', async () => {
+    const uploader = startUploader({ store, config: { ...config, collector: { url: collector.url, enabled: true } }, logger: { info() {}, warn() {}, error() {} } });
+    let added = 0;
+    for (const id of runIds()) added += uploader.enqueueRun(id);
+    await uploader.drain();
+    await uploader.drain();
+    await uploader.stop();
+    expect(added).toBe(6);
+    expect(new Set(collector.unique().keys())).toEqual(expectedKeys());
+  });
+
+  it('refuses collector.enabled without a URL in one line', () => {
+    expect(() => startUploader({ store, config: { ...config, collector: { url: '', enabled: true } }, logger: { info() {}, warn() {}, error() {} } })).toThrow(/collector\.url is empty/);
+  });
+});
