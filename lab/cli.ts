@@ -1,7 +1,7 @@
 // The lab by hand (as root):
 //   node --import tsx lab/cli.ts up                 build the lab and leave it running
 //   node --import tsx lab/cli.ts run <name|file>... run scenarios against the running lab (or a fresh one);
-//                                                   a name is looked up in lab/scenarios/, then lab/scenarios-pending/
+//                                                   a name is looked up in lab/scenarios/
 //                                                   (`scenario` is the same command)
 //   node --import tsx lab/cli.ts apply <file>       switch the censor to a scenario's rules and leave them on
 //   node --import tsx lab/cli.ts clear              the censor does nothing again

@@ -168,17 +168,12 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
   return scenario;
 }
 
-/**
- * A scenario named on the command line: a path, or a name looked up in
- * lab/scenarios/ and then lab/scenarios-pending/.
- */
+/** A scenario named on the command line: a path, or a name in lab/scenarios/. */
 export function resolveScenarioFile(nameOrPath: string, repoRoot: string): string {
   if (nameOrPath.endsWith('.json') || nameOrPath.includes('/')) return isAbsolute(nameOrPath) ? nameOrPath : resolve(repoRoot, nameOrPath);
-  for (const dir of ['scenarios', 'scenarios-pending']) {
-    const file = join(repoRoot, 'lab', dir, `${nameOrPath}.json`);
-    if (existsSync(file)) return file;
-  }
-  throw new ScenarioError(`no scenario ${JSON.stringify(nameOrPath)} in lab/scenarios/ or lab/scenarios-pending/`);
+  const file = join(repoRoot, 'lab', 'scenarios', `${nameOrPath}.json`);
+  if (existsSync(file)) return file;
+  throw new ScenarioError(`no scenario ${JSON.stringify(nameOrPath)} in lab/scenarios/`);
 }
 
 export function loadScenario(file: string): Scenario {

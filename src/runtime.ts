@@ -13,6 +13,8 @@ import { PROBE_KINDS, PROBES } from './experiments/registry.js';
 import { lookupAsn } from './net/asn.js';
 import type { Config } from './config/schema.js';
 import { queryControl } from './control/client.js';
+import { queryLongControl } from './control/long/client.js';
+import { throughputRatios } from './store/history.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { packageRoot } from './paths.js';
@@ -113,8 +115,15 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
           logger: sweepLogger,
           judge: judgeSweep,
           needsRetry,
-          judgeOptions: { fingerprints, asnOf: (ip) => lookupAsn(ip), probeTimeoutMs: config.probe.timeoutMs },
+          judgeOptions: {
+            fingerprints,
+            asnOf: (ip) => lookupAsn(ip),
+            probeTimeoutMs: config.probe.timeoutMs,
+            // The input's own past sweeps (the judge takes the median with this one).
+            history: (url, kind) => (kind === 'throughput' ? { throughputRatios: historyOf(store, url) } : null),
+          },
           queryControl,
+          queryLongControl,
         },
         { ...request, targets: request.targets ?? targets },
       );
@@ -133,6 +142,15 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       store.close();
     },
   };
+}
+
+function historyOf(store: Store, url: string): number[] {
+  try {
+    return throughputRatios(store.db, url, 9);
+  } catch {
+    // A read that fails (a damaged row) leaves the judgement to this sweep.
+    return [];
+  }
 }
 
 export function toObservation(outcome: SweepOutcome): SweepObservation {

@@ -249,12 +249,15 @@ function normaliseUnits(units: unknown[]): SweepUnit[] {
       measurement_ids: Array.isArray(u.measurement_ids) ? u.measurement_ids.filter((id): id is string => typeof id === 'string') : [],
       category: typeof u.category === 'string' ? u.category : undefined,
     };
+    if (typeof u.failed === 'boolean') unit.failed = u.failed;
     const key = inputKey(unit.url, unit.kind);
     const seen = byKey.get(key);
     if (!seen) byKey.set(key, unit);
     else {
       seen.measurement_ids.push(...unit.measurement_ids);
       if (severity(unit.verdict) > severity(seen.verdict)) seen.verdict = unit.verdict;
+      // A duplicate input failed if either measurement of it failed to reach the target.
+      if (unit.failed !== undefined) seen.failed = (seen.failed ?? false) || unit.failed;
     }
   }
   return [...byKey.values()];

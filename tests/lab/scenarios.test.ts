@@ -6,8 +6,7 @@
 // (issue 9: the probe's IP is never stored or exported). Needs root: without
 // it, setupLab throws and every test fails saying so.
 //
-// RASAD_LAB_SCENARIO=<name or path>[,...] runs only those scenarios (a path
-// may point into lab/scenarios-pending/, whose files the suite never runs).
+// RASAD_LAB_SCENARIO=<name or path>[,...] runs only those scenarios.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,11 +17,9 @@ import { loadScenario, resolveScenarioFile, type Scenario } from '../../lab/scen
 import { useLab } from './client.js';
 
 const dir = join(REPO_ROOT, 'lab', 'scenarios');
-const pendingDir = join(REPO_ROOT, 'lab', 'scenarios-pending');
 const jsonIn = (d: string) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')).sort().map((f) => join(d, f)) : []);
 // Loaded at collection time: a broken scenario file fails the whole suite loudly.
 const scenarios: Scenario[] = jsonIn(dir).map((f) => loadScenario(f));
-const pending: Scenario[] = jsonIn(pendingDir).map((f) => loadScenario(f));
 const chosen = process.env.RASAD_LAB_SCENARIO?.trim();
 const toRun: Scenario[] = chosen ? chosen.split(',').map((n) => loadScenario(resolveScenarioFile(n.trim(), REPO_ROOT))) : scenarios;
 
@@ -37,7 +34,7 @@ describe('scenario files', () => {
       'http-diff', 'network-offline', 'inconclusive']) {
       expect(names).toContain(required);
     }
-    expect(new Set([...names, ...pending.map((p) => p.name)]).size).toBe(names.length + pending.length);
+    expect(new Set(names).size).toBe(names.length);
     expect(scenarios.find((s) => s.name === 'noise')!.repeat).toBe(5);
   });
 

@@ -1,0 +1,33 @@
+// Shutdowns judged from raw failures (issue 14): with the control abroad cut
+// off, every foreign verdict is inconclusive, yet the units' probes failing
+// while the domestic canaries work is a shutdown.
+import { describe, expect, it } from 'vitest';
+import { detectChanges, initialState, type SweepUnit } from '../../src/analysis/changes.js';
+
+const unit = (url: string, failed: boolean, extra: Partial<SweepUnit> = {}): SweepUnit => ({
+  target: url, url, tags: [], kind: 'web', verdict: 'inconclusive', measurement_ids: [`m-${url}`], failed, ...extra,
+});
+
+const sweep = (runId: string, units: SweepUnit[]) => ({ run_id: runId, at: `2026-11-30T0${runId.length}:00:00.000Z`, units });
+
+describe('shutdown from raw failures', () => {
+  const foreign = ['https://a.example/', 'https://b.example/', 'https://c.example/', 'http://d.example/'];
+  const domestic = [unit('https://www.aparat.example/', false, { tags: ['domestic'], verdict: 'ok' }), unit('http://shop.example.ir/', false, { tags: ['domestic'] })];
+
+  it('confirms a shutdown when the foreign inputs fail while the canaries work, whatever the verdicts say', () => {
+    const units = [...foreign.map((u) => unit(u, true)), ...domestic];
+    const { events } = detectChanges(initialState(), sweep('r', units), { confirmSweeps: 1 });
+    expect(events.map((e) => e.kind)).toEqual(['shutdown']);
+    expect(events[0]!.details).toMatchObject({ failing: 4, foreign_inputs: 4, judged_from: 'raw failures', domestic_ok: 2 });
+  });
+
+  it('sees no shutdown when the foreign inputs are inconclusive but reached their targets', () => {
+    const units = [...foreign.map((u) => unit(u, false)), ...domestic];
+    expect(detectChanges(initialState(), sweep('r', units), { confirmSweeps: 1 }).events).toEqual([]);
+  });
+
+  it('sees no shutdown when the canaries fail too (that is the probe\'s own network)', () => {
+    const units = [...foreign.map((u) => unit(u, true)), unit('https://www.aparat.example/', true, { tags: ['domestic'] })];
+    expect(detectChanges(initialState(), sweep('r', units), { confirmSweeps: 1 }).events.map((e) => e.kind)).not.toContain('shutdown');
+  });
+});
