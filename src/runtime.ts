@@ -15,6 +15,7 @@ import type { Config } from './config/schema.js';
 import { queryControl } from './control/client.js';
 import { queryLongControl } from './control/long/client.js';
 import { throughputRatios } from './store/history.js';
+import { startUploader } from './upload/uploader.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { packageRoot } from './paths.js';
@@ -96,6 +97,8 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
   }
   const metrics = new Metrics(config);
   const pipeline = createChangePipeline({ store, config, logger: logger.child({ layer: 'alerts' }), metrics });
+  // Off unless the volunteer enabled a collector (README: Safety): then each finished run is queued for it.
+  const uploader = startUploader({ store, config, logger: logger.child({ layer: 'store' }) });
   const fingerprints = defaultFingerprints();
   const sweepLogger = logger.child({ layer: 'scheduler' });
 
@@ -135,10 +138,16 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       } catch (err) {
         sweepLogger.error({ err: (err as Error).message }, 'change detection failed for this sweep');
       }
+      try {
+        uploader.enqueueRun(outcome.runId);
+      } catch (err) {
+        sweepLogger.error({ err: (err as Error).message }, 'queueing the run for the collector failed');
+      }
       return outcome;
     },
     async close() {
       await pipeline.stop();
+      await uploader.stop();
       store.close();
     },
   };

@@ -46,7 +46,7 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
   it('an unknown probe kind', async () => {
     const r = await rasad(['once', '--probes', 'dns,telepathy']);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('--probes: unknown probe "telepathy" (known: dns, tcp, tls, http, tls_duration, throughput, protocol)');
+    expect(r.stderr.trim()).toBe('--probes: unknown probe "telepathy" (known: dns, tcp, tls, http, tls_duration, throughput, protocol, telegram, whatsapp, signal, facebook_messenger, tor, openvpn, wireguard)');
   });
 
   it('a bad targets line names the file and the line', async () => {

@@ -215,7 +215,7 @@ describe('ooni', () => {
     // The injected unit: its four measurements in one, the injected address kept as data, the error strings scrubbed.
     const fb = keys('https://www.facebook.com/');
     expect(fb.x_rasad_measurement_ids).toHaveLength(4);
-    expect(fb.tcp_connect).toEqual([{ ip: '10.10.34.34', port: 443, status: { failure: 'generic_timeout_error', success: false }, t0: 1.0201, t: 11.0221 }]);
+    expect(fb.tcp_connect).toEqual([{ ip: '10.10.34.34', port: 443, status: { failure: 'generic_timeout_error', success: false }, t0: 1.0201, t: 11.0221, transaction_id: 3 }]);
     expect(fb.x_rasad_verdict_reason).toBe('the local resolver answered [scrubbed] (fingerprint ir_10dot10_ipv4_1) and the control resolved [scrubbed]');
     expect((fb.tls_handshakes as { failure: string }[])[0]!.failure).toBe('unknown_failure: socket hang up after local [scrubbed]:51234 connected to [scrubbed]:443');
   });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../paths.js';
 import { importCitizenLab } from '../../targets/citizenlab.js';
-import { MAX_TAGS, parseTargets, type TargetLineError } from '../../targets/parse.js';
+import { MAX_TAGS, parseTargets, readTargetsFile, type TargetLineError } from '../../targets/parse.js';
 import { formatSummary, summarizeTargets } from '../../targets/summary.js';
 import { TargetsInvalidError } from '../../errors.js';
 import { defineCommand, UsageError, type CommandIo } from '../command.js';
@@ -64,9 +64,10 @@ export const targetsCommand = defineCommand(
 
 function check(fileArg: string | undefined, io: CommandIo): number {
   const file = fileArg ?? defaultTargetsFile(io);
-  const text = readInput(file, io.cwd, 'targets file');
-  const { targets, errors } = parseTargets(text, file);
-  if (errors.length > 0) failWith(errors, io);
+  // Read up to the size cap only: a runaway file is refused before it is read.
+  const text = readTargetsFile(resolve(io.cwd, file), file);
+  const { targets, errors, badLines } = parseTargets(text, file);
+  if (badLines > 0) failWith(errors, io, badLines);
   if (targets.length === 0) throw new UsageError(`${file}: no targets (every line is blank or a comment)`);
   io.stdout.write(formatSummary(file, summarizeTargets(targets)));
   return 0;
@@ -115,9 +116,9 @@ function writeTargets(text: string, count: number, from: string, out: string | u
 }
 
 /** Every bad line on stderr, then the first one (and the count) as the one-line error. */
-function failWith(errors: TargetLineError[], io: CommandIo): never {
-  if (errors.length > 1) for (const e of errors) io.stderr.write(e.message + '\n');
-  const others = errors.length - 1;
+function failWith(errors: TargetLineError[], io: CommandIo, count = errors.length): never {
+  if (count > 1) for (const e of errors) io.stderr.write(e.message + '\n');
+  const others = count - 1;
   throw new UsageError(errors[0]!.message + (others > 0 ? ` (and ${others} more bad line${others === 1 ? '' : 's'})` : ''));
 }
 
