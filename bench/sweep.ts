@@ -6,7 +6,7 @@
 // Goals are printed beside the figures, not asserted.
 //
 //   node --import tsx bench/sweep.ts [--targets 1000] [--concurrency 50,200] [--latency-ms 50]
-//                                    [--uv-threads default,64] [--keep]
+//                                    [--uv-threads default,64] [--cpu-prof DIR] [--keep]
 //
 // Nothing leaves loopback: the world and rasad run inside a network
 // namespace of the bench's own (only `lo`, resolv.conf -> 127.0.0.1), so the
@@ -19,7 +19,7 @@
 // ratio-sweep does not.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nonNegativeNumber, parseBenchFlags, positiveInt, positiveIntList, runBench, BenchUsageError } from './lib/args.js';
 import { runChild, tail } from './lib/child.js';
@@ -33,13 +33,14 @@ import { MAX_TARGETS, targetsFile } from './lib/world.js';
 import { startWorldProcess, type WorldProcess } from './lib/world-process.js';
 
 const usage = `Usage: node --import tsx bench/sweep.ts [--targets 1000] [--concurrency 50,200] [--latency-ms 50]
-                                        [--uv-threads default,64] [--keep]
+                                        [--uv-threads default,64] [--cpu-prof DIR] [--keep]
 
   --targets N         targets in the world (default 1000)
   --concurrency LIST  rasad once --concurrency values to measure (default 50,200)
   --latency-ms D      delay added to every DNS answer and HTTP response (default 50)
   --uv-threads LIST   libuv thread pools to run rasad with: "default" leaves UV_THREADPOOL_SIZE
                       unset (a bare node dist/src/cli.js), a number sets it (bin/rasad sets 64) (default: default,64)
+  --cpu-prof DIR      write V8 CPU profiles of each sweep run (not the calibration) into DIR/<run> (one file per thread: the largest is the main thread)
   --keep              keep the work directory (targets, config, databases)
 `;
 
@@ -73,6 +74,7 @@ interface RunFigures {
 }
 
 interface Setup {
+  cpuProfDir?: string;
   ns: BenchNetns;
   world: WorldProcess;
   dir: string;
@@ -97,8 +99,9 @@ async function runOnce(setup: Setup, label: string, targets: number, concurrency
   writeFileSync(targetsPath, targetsFile(targets));
   const db = join(setup.dir, `${name}.db`);
   const usageFile = join(setup.dir, `${name}.usage.json`);
+  const profile = setup.cpuProfDir && label === 'sweep' ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir, name)}`] : [];
   const argv = setup.ns.wrap([
-    process.execPath, '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
+    process.execPath, ...profile, '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
     '--targets', targetsPath, '--db', db, '--config', setup.config,
     '--probes', 'dns,tcp,http', '--resolver', '127.0.0.1:53', '--concurrency', String(concurrency),
   ]);
@@ -228,6 +231,7 @@ await runBench(usage, async () => {
     concurrency: { type: 'string' },
     'latency-ms': { type: 'string' },
     'uv-threads': { type: 'string' },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean' },
   });
   if (flags.help) {
@@ -255,7 +259,7 @@ await runBench(usage, async () => {
     console.log(`rasad sweep bench: ${targets} plain-HTTP targets, ${latencyMs} ms added to each DNS answer and HTTP response, namespace ${ns.name}`);
     console.log(`  rasad once --probes dns,tcp,http --resolver 127.0.0.1:53, config ${JSON.stringify(CONFIG)}`);
     world = await startWorldProcess(ns, { targets: Math.max(targets, SERIAL_TARGETS), latencyMs, cwd: PROJECT });
-    const setup: Setup = { ns, world, dir, config };
+    const setup: Setup = { ns, world, dir, config, ...(flags['cpu-prof'] ? { cpuProfDir: resolvePath(flags['cpu-prof']) } : {}) };
 
     const startup = await runOnce(setup, 'startup', 1, 1, 'default');
     const serial = await runOnce(setup, 'serial', SERIAL_TARGETS, 1, 'default');

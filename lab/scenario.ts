@@ -73,9 +73,9 @@ function checkExpected(e: unknown, where: string): void {
   if (isExpectationObject(e)) {
     const o = e as Record<string, unknown>;
     if (('verdict' in o) === ('anyOf' in o)) throw new ScenarioError(`${where}: give either verdict or anyOf`);
-    if ('verdict' in o && !isVerdict(o.verdict)) throw new ScenarioError(`${where}: ${JSON.stringify(o.verdict)} is not a verdict of DESIGN.md`);
+    if ('verdict' in o && !isVerdict(o.verdict)) throw new ScenarioError(`${where}: ${JSON.stringify(o.verdict)} is not a verdict of rasad (src/model.ts)`);
     if ('anyOf' in o && (!Array.isArray(o.anyOf) || o.anyOf.length === 0 || !o.anyOf.every(isVerdict))) {
-      throw new ScenarioError(`${where}.anyOf: a non-empty list of verdicts of DESIGN.md`);
+      throw new ScenarioError(`${where}.anyOf: a non-empty list of verdicts of rasad (src/model.ts)`);
     }
     for (const k of Object.keys(o)) {
       if (k === 'verdict' || k === 'anyOf') continue;
@@ -97,7 +97,7 @@ function checkExpected(e: unknown, where: string): void {
     }
     return;
   }
-  throw new ScenarioError(`${where}: ${JSON.stringify(e)} is not a verdict of DESIGN.md`);
+  throw new ScenarioError(`${where}: ${JSON.stringify(e)} is not a verdict of rasad (src/model.ts)`);
 }
 
 /** Validates a parsed scenario; throws ScenarioError naming the problem. */

@@ -1,7 +1,7 @@
 // A TLS ClientHello record built by hand, for the protocol probe: it must be
 // sent as one well-formed first packet (0x16 0x03 0x01, record length
 // matching the handshake) so that a protocol filter that reads the first
-// packet sees real TLS (../shared/FACTS.md, "Protocol filter (2020)"). It
+// packet sees real TLS (Bock et al., FOCI 2020). It
 // offers what a current browser offers (TLS 1.3 and 1.2, an X25519 key
 // share), so a real server answers it with a ServerHello.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';

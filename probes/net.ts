@@ -223,17 +223,6 @@ export function hostPort(ip: string, port: number): string {
   return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/**
- * The CA list for a validating TLS client: Node's bundled roots plus the
- * extra PEM (the lab's or a test's CA). Undefined means Node's default.
- * Prefer `secureContextFor`: a `ca` list given to tls.connect builds a new
- * secure context (parsing ~140 roots) on every handshake.
- */
-export function trustedCa(extraCaPem: string | undefined): string[] | undefined {
-  if (!extraCaPem) return undefined;
-  return [...rootCertificates, extraCaPem];
-}
-
 export interface CappedBody {
   /** The first `keepBytes` bytes. */
   kept: Buffer;
@@ -335,6 +324,9 @@ export async function firstAddress(input: ProbeInput, host: string, signal: Abor
 // certificates costs milliseconds and hundreds of KiB, so every handshake
 // (web probes, helper, long-lived sessions) shares it instead of each
 // parsing the roots again (issue 17: 88 % of a sweep's CPU went there).
+// Never pass `ca: [...]` to tls.connect instead: 2,000 handshakes that way
+// leave ~620 MiB in the allocator's heap, even after a GC (the daemon's
+// growth in issue 17); with the shared context, under 10 MiB.
 const secureContexts = new Map<string, SecureContext>();
 
 /**

@@ -1,7 +1,7 @@
 // protocol: does the path drop flows that are not HTTP, TLS or DNS? Iran's
 // protocol filter (2020) reads the first two data packets of a client flow on
 // ports 53, 80 and 443; when neither looks like DNS, HTTP or TLS it drops the
-// client's later packets (../shared/FACTS.md, "Protocol filter (2020)"; Bock
+// client's later packets (Bock
 // et al., FOCI 2020). For each port the probe sends two flows, a few hundred
 // ms apart packet by packet:
 //   valid_first: an HTTP request in three writes, or one well-formed ClientHello;
@@ -22,7 +22,7 @@ export const PACKET_GAP_MS = 300;
 
 const HTTP_METHODS = ['GET ', 'POST ', 'HEAD ', 'PUT ', 'DELETE ', 'OPTIONS ', 'CONNECT '];
 
-/** What the filter would take the first bytes of a packet for (FACTS.md's rules), or null for none of them. */
+/** What the filter would take the first bytes of a packet for (Bock et al.'s rules), or null for none of them. */
 export function classifyFirstBytes(packet: Buffer): 'http' | 'tls' | 'dns' | null {
   const head = packet.toString('latin1', 0, 8);
   if (HTTP_METHODS.some((m) => head.startsWith(m))) return 'http';

@@ -1,7 +1,7 @@
 // throughput: how fast does the target download, and how does the rate
 // behave? In 2013 every connection to a foreign site was throttled, and a
 // policer (tc tbf, a DPI box dropping packets) settles at a steady rate where
-// congestion wanders (../shared/FACTS.md, "Throttling"). The probe downloads
+// congestion wanders (Xue et al., IMC 2021; OONI dd-007-throttling). The probe downloads
 // through undici from addresses[0] with the URL's Host and SNI, samples the
 // cumulative byte count, and records the steady rate and its variation.
 //

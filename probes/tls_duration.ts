@@ -1,6 +1,6 @@
 // tls_duration: how long does a TLS session live? In Iran in 2013 TLS
 // connections were cut about 60 s after they started while plain HTTP was
-// left alone (../shared/FACTS.md, "The 60-second cut"); no OONI test sees
+// left alone (the Psiphon post of 2013; OONI's 2017 Iran report, citing Aryan et al.); no OONI test sees
 // that. The probe keeps one TLS session and one plain-HTTP session to the same
 // IP busy with HTTP/1.1 keep-alive requests, and records when and how each
 // one ended: an abrupt death (RST, silence, a FIN without close_notify on

@@ -3,7 +3,7 @@
 // ProbeResult. It throws only when its input is invalid; every network
 // failure is recorded as an OONI failure string with the operation it
 // happened in. Probes import nothing from src/store, src/analysis or
-// src/alerts: the data flows one way (../shared/DESIGN.md).
+// src/alerts: the data flows one way (README: Contributing).
 
 /**
  * A probe kind, as named on the command line (`--probes`): a key of

@@ -10,14 +10,20 @@ import type { WorldStats } from './world.js';
 const WORLD_MAIN = fileURLToPath(new URL('./world-main.ts', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
 
-export interface WorldProcess {
+export interface WorldProcess<S = WorldStats> {
   pid: number;
-  stats(): Promise<WorldStats>;
+  stats(): Promise<S>;
   stop(): void;
 }
 
 export async function startWorldProcess(ns: BenchNetns, options: { targets: number; latencyMs: number; cwd: string }): Promise<WorldProcess> {
-  const argv = ns.wrap([process.execPath, '--import', 'tsx', WORLD_MAIN, '--targets', String(options.targets), '--latency-ms', String(options.latencyMs)]);
+  return startWorldMain<WorldStats>(ns, WORLD_MAIN, ['--targets', String(options.targets), '--latency-ms', String(options.latencyMs)], options.cwd);
+}
+
+/** Starts a world main script (world-main.ts or realistic-world-main.ts) inside the namespace. */
+export async function startWorldMain<S>(ns: BenchNetns, main: string, args: string[], cwd: string): Promise<WorldProcess<S>> {
+  const argv = ns.wrap([process.execPath, '--import', 'tsx', main, ...args]);
+  const options = { cwd };
   const child: ChildProcessWithoutNullStreams = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   const teardown = atTeardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -59,7 +65,7 @@ export async function startWorldProcess(ns: BenchNetns, options: { targets: numb
     async stats() {
       const answer = expect('world-stats', 10_000);
       child.stdin.write('stats\n');
-      return JSON.parse(await answer) as WorldStats;
+      return JSON.parse(await answer) as S;
     },
     stop,
   };

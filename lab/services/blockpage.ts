@@ -1,4 +1,4 @@
-// Iran's HTTP blockpage (FACTS.md): an injected 403 with Connection: close and
+// Iran's HTTP blockpage (net4people/bbs #226; OONI's ooni.ir_0..3 facts): an injected 403 with Connection: close and
 // an iframe to 10.10.34.36. This server answers it on the blockpage addresses,
 // where DNS-injected clients land; the HTTP middlebox injects the same bytes.
 import { STATUS_CODES } from 'node:http';
@@ -10,7 +10,7 @@ export const IRAN_BLOCKPAGE_BODY =
   '<body><iframe src="http://10.10.34.36/?type=Invalid Keyword&policy=MainPolicy" style="width: 100%; height: 100%" ' +
   'scrolling="no" marginwidth="0" marginheight="0" frameborder="0" vspace="0" hspace="0"></iframe></body></html>\r\n';
 
-/** Iran's injected status (FACTS.md). */
+/** Iran's injected status (net4people/bbs #226). */
 export const IRAN_BLOCKPAGE_STATUS = 403;
 
 /**

@@ -27,7 +27,7 @@ export interface MiddleboxListener {
   body?: string;
   /** http-filter: the blockpage status (default: Iran's 403). */
   status?: number;
-  /** protocol-filter: how many client data packets are read before judging (FACTS.md: 2). */
+  /** protocol-filter: how many client data packets are read before judging (Bock et al., FOCI 2020: 2). */
   inspectPackets?: number;
 }
 

@@ -1,5 +1,5 @@
 // What Iran's 2020 protocol filter lets through on ports 53/80/443 (Bock et
-// al., FOCI 2020; FACTS.md): a first data packet that starts like HTTP, like
+// al., FOCI 2020): a first data packet that starts like HTTP, like
 // a TLS ClientHello whose record length matches, or like a DNS query.
 
 const HTTP_METHODS = ['GET ', 'POST ', 'HEAD ', 'PUT ', 'DELETE ', 'OPTIONS ', 'CONNECT '].map((m) => Buffer.from(m, 'latin1'));

@@ -4,6 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { classifyError } from '../../probes/failure.js';
+import { startPhase } from '../../probes/net.js';
 import type { StoredEvent } from '../model.js';
 import { retryAfterMs } from './backoff.js';
 import { eventText, summaryText } from './text.js';
@@ -110,7 +111,9 @@ export async function postAlert(url: string, body: string, alertId: string, opts
     'x-rasad-event-id': alertId,
   };
   if (opts.secret) headers['x-rasad-signature'] = signBody(body, opts.secret);
-  const signals = [AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
+  // A phase, not AbortSignal.any: on Node 20 each AbortSignal.any leaves an entry on its source for good, and
+  // opts.signal is the pipeline's, which lives as long as the daemon.
+  const phase = startPhase(opts.signal ?? new AbortController().signal, opts.timeoutMs, 'webhook');
   try {
     const res = await request(url, {
       method: 'POST',
@@ -119,7 +122,7 @@ export async function postAlert(url: string, body: string, alertId: string, opts
       dispatcher: opts.dispatcher,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      signal: AbortSignal.any(signals),
+      signal: phase.signal,
     });
     // The answer's body is not needed, but must be consumed to free the connection.
     await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
@@ -132,5 +135,7 @@ export async function postAlert(url: string, body: string, alertId: string, opts
     return { outcome: 'retry', status, error: `http_status_${status}`, retryAfterMs: retryAfterMs(res.headers['retry-after'], opts.nowMs) };
   } catch (err) {
     return { outcome: 'retry', status: null, error: classifyError(err), retryAfterMs: null };
+  } finally {
+    phase.dispose();
   }
 }

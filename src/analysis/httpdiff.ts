@@ -1,5 +1,5 @@
 // Compares the probe's final HTTP response with the control's, with OONI's
-// Web Connectivity heuristics (../shared/FACTS.md "http-diff heuristics";
+// Web Connectivity heuristics (ooni/spec ts-017 "http-diff heuristics";
 // ooni/spec ts-017): body lengths within 30%, titles compared on words of 5+
 // letters, header names compared ignoring the common ones, and a diff unless
 // the status codes match and one of body/headers/title matches. Pure.

@@ -84,6 +84,7 @@ export const DEFAULT_PROBE_OPTIONS: ProbeOptions = {
   sessionIntervalMs: 5_000,
   throughputBytes: 1024 * 1024,
   throughputMaxMs: 30_000,
+  maxAddresses: 4,
 };
 
 export function defaultConfig(): Config {

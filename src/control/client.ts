@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import { classifyError } from '../../probes/failure.js';
-import { sharedSecureContext } from '../../probes/net.js';
+import { sharedSecureContext, startPhase } from '../../probes/net.js';
 import { BROWSER_USER_AGENT } from '../config/schema.js';
 import type { ControlAnswer } from '../model.js';
 
@@ -79,13 +79,17 @@ export async function queryControl(
     health.push({ url: helper, up, failure });
   };
   for (const helper of Array.isArray(helperUrls) ? helperUrls : []) {
+    let staleRetried = false;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) {
         failures.push({ helper, failure: 'interrupted' });
         break;
       }
+      // A phase, not AbortSignal.any: on Node 20 every AbortSignal.any leaves a WeakRef on its source for
+      // good, and `signal` is the daemon's, alive for months (one per unit: the soak bench's heap diff).
+      const phase = startPhase(signal, timeoutMs, 'control query');
       try {
-        const answer = await askHelper(helper, body, agent, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+        const answer = await askHelper(helper, body, agent, phase.signal);
         health.push({ url: helper, up: true, failure: null });
         return { answer, helper, failures, health };
       } catch (err) {
@@ -98,8 +102,15 @@ export async function queryControl(
           await pause(busyRetryMs, signal);
           continue;
         }
+        // A kept-alive connection the helper closed as we reused it: ask once more, on a new one.
+        if (!staleRetried && isClosedConnection(err)) {
+          staleRetried = true;
+          continue;
+        }
         fail(helper, describeFailure(err), busy);
         break;
+      } finally {
+        phase.dispose();
       }
     }
   }
@@ -168,6 +179,12 @@ async function askHelper(helper: string, body: string, agent: Agent, signal: Abo
     throw new MalformedAnswerError('the answer is not JSON');
   }
   return parseControlAnswer(parsed);
+}
+
+/** The connection closed or reset before an answer: what reusing a connection the peer just closed looks like. */
+function isClosedConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 class HelperStatusError extends Error {

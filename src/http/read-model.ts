@@ -1,5 +1,6 @@
 // What the dashboard, the JSON API and `rasad status` show, read from the
-// store: the current state of each input grouped by category, the network's
+// store: the current state of each input grouped (websites, messaging apps,
+// circumvention tools; target-groups.ts) and by category, the network's
 // mode, whether the control answers, what each count counts, and the last
 // run of each schedule. The time series are in read-series.ts.
 // Read-only: works on a database opened read-only, and on one older than
@@ -10,6 +11,7 @@ import type { ScheduleName } from '../experiments/types.js';
 import { BLOCKING_VERDICTS, type Verdict } from '../model.js';
 import type { RunRow, Store } from '../store/store.js';
 import { shownState } from './input-state.js';
+import { TARGET_GROUPS, groupOfInput, type TargetGroup } from './target-groups.js';
 import { readControl, type ControlView } from './read-control.js';
 
 export { readCharts, readTimeline, type ChartsView, type TimelineView } from './read-series.js';
@@ -28,6 +30,8 @@ export interface TargetView {
   target: string;
   category: string;
   tags: string[];
+  /** websites, apps (app://) or tools (circumvention experiments and circumvention-tagged targets). */
+  group: TargetGroup;
   /**
    * The confirmed verdict; else 'pending' while a change is being confirmed (or before any
    * measurement); else the last verdict, when it is one the change detector never confirms
@@ -38,7 +42,7 @@ export interface TargetView {
   status: 'ok' | 'blocked' | 'pending' | 'other';
   since: string;
   updated_at: string;
-  /** Per experiment (web, tls_duration, throughput, protocol). */
+  /** Per experiment measuring it (web and the long-lived ones; an app's or a tool's own). */
   kinds: Record<string, KindState>;
   /** True when no change detector has confirmed this state (latest verdict only). */
   unconfirmed: boolean;
@@ -57,7 +61,7 @@ export interface RunView {
 export interface CountsView {
   /** Target lines (targets.txt) with at least one input measured. */
   targets: number;
-  /** Inputs: the URLs (http://, https://) and tcp:// endpoints the targets expand into. */
+  /** Inputs: the URLs (http://, https://), tcp:// endpoints, apps (app://) and tool endpoints the targets expand into. */
   inputs: number;
   /** Inputs per experiment: each is one unit of every sweep of its schedule, and one series of rasad_targets. */
   units: Record<string, number>;
@@ -73,8 +77,32 @@ export interface TargetsView {
   last_long_run: RunView | null;
   counts: CountsView;
   /** Inputs by status. */
-  totals: { inputs: number; ok: number; blocked: number; pending: number; other: number };
-  categories: { category: string; inputs: TargetView[] }[];
+  totals: TotalsView;
+  /** Every input by category (all groups together, as before groups). */
+  categories: CategoryView[];
+  /** The inputs of each group, by category, with the group's own counts; every group, empty ones too, in page order. */
+  groups: GroupView[];
+}
+
+export interface CategoryView {
+  category: string;
+  inputs: TargetView[];
+}
+
+export interface GroupView {
+  group: TargetGroup;
+  label: string;
+  counts: CountsView;
+  totals: TotalsView;
+  categories: CategoryView[];
+}
+
+export interface TotalsView {
+  inputs: number;
+  ok: number;
+  blocked: number;
+  pending: number;
+  other: number;
 }
 
 /** Runs read to find each schedule's last one. */
@@ -123,11 +151,13 @@ export function readTargets(store: Store, now: Date = new Date()): TargetsView {
       const detector = (r.detector ?? {}) as { tags?: string[]; kinds?: Record<string, KindState> };
       const kinds = detector.kinds ?? {};
       const state = r.state === 'pending' ? unconfirmedState(kinds) : r.state;
+      const tags = Array.isArray(detector.tags) ? detector.tags : [];
       return {
         url: r.url,
         target: r.target,
         category: r.category ?? latest.get(r.url)?.category ?? 'MISC',
-        tags: Array.isArray(detector.tags) ? detector.tags : [],
+        tags,
+        group: groupOfInput(r.url, tags, Object.keys(kinds)),
         state,
         status: statusOf(state),
         since: r.since,
@@ -143,6 +173,7 @@ export function readTargets(store: Store, now: Date = new Date()): TargetsView {
       target: v.target,
       category: v.category || 'MISC',
       tags: v.tags,
+      group: groupOfInput(v.url, v.tags),
       state: v.verdict,
       status: statusOf(v.verdict),
       since: v.started_at,
@@ -151,20 +182,10 @@ export function readTargets(store: Store, now: Date = new Date()): TargetsView {
       unconfirmed: true,
     }));
   }
-  const byCategory = new Map<string, TargetView[]>();
-  for (const t of targets) {
-    const list = byCategory.get(t.category);
-    if (list) list.push(t);
-    else byCategory.set(t.category, [t]);
-  }
-  const order: Record<TargetView['status'], number> = { blocked: 0, other: 1, pending: 2, ok: 3 };
-  const categories = [...byCategory.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([category, inputs]) => ({ category, inputs: inputs.sort((a, b) => order[a.status] - order[b.status] || a.url.localeCompare(b.url)) }));
-  const totals = { inputs: targets.length, ok: 0, blocked: 0, pending: 0, other: 0 };
-  for (const t of targets) totals[t.status] += 1;
-  const units: Record<string, number> = {};
-  for (const t of targets) for (const kind of Object.keys(t.kinds)) units[kind] = (units[kind] ?? 0) + 1;
+  const groups = TARGET_GROUPS.map(({ group, label }) => {
+    const inGroup = targets.filter((t) => t.group === group);
+    return { group, label, counts: countsOf(inGroup), totals: totalsOf(inGroup), categories: byCategory(inGroup) };
+  });
   const state = readDetectorState(store);
   const runs = store.listRuns(RUNS_SCANNED);
   const lastWeb = runs.find((r) => schedulesOf(r).has('web'));
@@ -176,8 +197,36 @@ export function readTargets(store: Store, now: Date = new Date()): TargetsView {
     control: readControl(state, runs),
     last_run: lastAny ? runView(lastAny) : null,
     last_long_run: lastLong ? runView(lastLong) : null,
-    counts: { targets: new Set(targets.map((t) => t.target)).size, inputs: targets.length, units },
-    totals,
-    categories,
+    counts: countsOf(targets),
+    totals: totalsOf(targets),
+    categories: byCategory(targets),
+    groups,
   };
+}
+
+const STATUS_ORDER: Record<TargetView['status'], number> = { blocked: 0, other: 1, pending: 2, ok: 3 };
+
+/** Inputs by category (alphabetical), the blocked first within each. */
+function byCategory(targets: readonly TargetView[]): CategoryView[] {
+  const grouped = new Map<string, TargetView[]>();
+  for (const t of targets) {
+    const list = grouped.get(t.category);
+    if (list) list.push(t);
+    else grouped.set(t.category, [t]);
+  }
+  return [...grouped.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([category, inputs]) => ({ category, inputs: inputs.sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.url.localeCompare(b.url)) }));
+}
+
+function totalsOf(targets: readonly TargetView[]): TotalsView {
+  const totals = { inputs: targets.length, ok: 0, blocked: 0, pending: 0, other: 0 };
+  for (const t of targets) totals[t.status] += 1;
+  return totals;
+}
+
+function countsOf(targets: readonly TargetView[]): CountsView {
+  const units: Record<string, number> = {};
+  for (const t of targets) for (const kind of Object.keys(t.kinds)) units[kind] = (units[kind] ?? 0) + 1;
+  return { targets: new Set(targets.map((t) => t.target)).size, inputs: targets.length, units };
 }

@@ -2,6 +2,7 @@
 // throughput and TLS-lifetime charts of the long-lived experiments.
 import { severity } from '../analysis/changes.js';
 import { unitKindOfProbe } from '../experiments/registry.js';
+import { leadKindsOfInput } from './target-groups.js';
 import { BLOCKING_VERDICTS, VERDICTS, type Verdict } from '../model.js';
 import type { Store } from '../store/store.js';
 
@@ -15,16 +16,22 @@ export interface TimelineView {
   inputs: { url: string; cells: number[] }[];
 }
 
+/** The experiment that leads a web address's timeline. */
+const WEB_KIND = 'web';
+
 /** Slots at most in a timeline row (one a pixel column group on the page). */
 const TIMELINE_SLOTS_MAX = 168;
 
 /**
  * The colour of each input in each time slot over the last `days` days: the
- * worst web verdict of the slot. The long-lived experiments (tls_duration,
- * throughput, protocol) colour a slot only with a blocking verdict worse than
- * the web one: an inconclusive throughput test does not turn an ok site
- * yellow. An input measured by long-lived experiments only (a tcp://
- * endpoint) is coloured by their worst verdict.
+ * worst verdict of its lead experiment in the slot. A web address is led by
+ * the web experiment; the long-lived experiments (tls_duration, throughput,
+ * protocol) colour a slot only with a blocking verdict worse than the web
+ * one: an inconclusive throughput test does not turn an ok site yellow. An
+ * app (app://) or a tool (tor://, wireguard://, ...) is led by its own
+ * experiment, a tcp:// endpoint by the long-lived experiments measuring it
+ * (target-groups.ts). An input none of whose lead experiments measured it is
+ * coloured by the worst verdict of the others.
  */
 export function readTimeline(store: Store, days: number, now: Date = new Date()): TimelineView {
   const spanS = days * 86400;
@@ -33,7 +40,7 @@ export function readTimeline(store: Store, days: number, now: Date = new Date())
   const endS = (Math.floor(nowS / slotS) + 1) * slotS;
   const startS = endS - Math.ceil(spanS / slotS) * slotS;
   const slots = (endS - startS) / slotS;
-  const rows = new Map<string, { web: number[]; longLived: number[]; measuredByWeb: boolean }>();
+  const rows = new Map<string, { leadKinds: ReadonlySet<string>; lead: number[]; others: number[]; measuredByLead: boolean }>();
   for (const cell of store.iterateVerdictCells(new Date(startS * 1000).toISOString())) {
     const t = Date.parse(cell.started_at) / 1000;
     const slot = Math.floor((t - startS) / slotS);
@@ -41,10 +48,13 @@ export function readTimeline(store: Store, days: number, now: Date = new Date())
     const index = VERDICTS.indexOf(cell.verdict as Verdict);
     if (index < 0) continue;
     let row = rows.get(cell.url);
-    if (!row) rows.set(cell.url, (row = { web: new Array<number>(slots).fill(-1), longLived: new Array<number>(slots).fill(-1), measuredByWeb: false }));
-    const web = unitKindOfProbe(cell.probe) === 'web';
-    if (web) row.measuredByWeb = true;
-    const cells = web ? row.web : row.longLived;
+    if (!row) {
+      row = { leadKinds: leadKindsOfInput(cell.url, WEB_KIND), lead: new Array<number>(slots).fill(-1), others: new Array<number>(slots).fill(-1), measuredByLead: false };
+      rows.set(cell.url, row);
+    }
+    const lead = row.leadKinds.has(unitKindOfProbe(cell.probe) ?? '');
+    if (lead) row.measuredByLead = true;
+    const cells = lead ? row.lead : row.others;
     const current = cells[slot];
     if (current < 0 || severity(cell.verdict) > severity(VERDICTS[current])) cells[slot] = index;
   }
@@ -54,14 +64,14 @@ export function readTimeline(store: Store, days: number, now: Date = new Date())
     slot_s: slotS,
     slots,
     verdicts: VERDICTS,
-    inputs: [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([url, row]) => ({ url, cells: row.measuredByWeb ? row.web.map((w, i) => cellColour(w, row.longLived[i])) : row.longLived })),
+    inputs: [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([url, row]) => ({ url, cells: row.measuredByLead ? row.lead.map((w, i) => cellColour(w, row.others[i])) : row.others })),
   };
 }
 
-/** A slot's web verdict, unless a long-lived experiment found the input blocked and that is worse. */
-function cellColour(web: number, longLived: number): number {
-  if (longLived < 0 || !BLOCKING_VERDICTS.has(VERDICTS[longLived])) return web;
-  return web < 0 || severity(VERDICTS[longLived]) > severity(VERDICTS[web]) ? longLived : web;
+/** A slot's lead verdict, unless another experiment found the input blocked and that is worse. */
+function cellColour(lead: number, other: number): number {
+  if (other < 0 || !BLOCKING_VERDICTS.has(VERDICTS[other])) return lead;
+  return lead < 0 || severity(VERDICTS[other]) > severity(VERDICTS[lead]) ? other : lead;
 }
 
 export interface ChartsView {

@@ -13,6 +13,20 @@ export interface LongControlQuery {
   (helperUrls: string[], request: LongRequest, signal: AbortSignal, opts?: { timeoutMs?: number }): Promise<LongQueryResult>;
 }
 
+/**
+ * The helpers worth asking: OONI's public test helpers have no long-lived endpoint, so they are not sent
+ * the long-lived requests (each would only disclose a URL or an endpoint to answer 404).
+ */
+export function longControlHelpers(controls: readonly string[]): string[] {
+  return controls.filter((url) => {
+    try {
+      return !/(^|\.)th\.ooni\.org$/i.test(new URL(url).hostname);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Starts the query the experiment wants at this moment (with or after the probe), or returns null. */
 export function askLongControl(
   query: LongControlQuery | undefined,
@@ -25,7 +39,8 @@ export function askLongControl(
   signal: AbortSignal,
 ): Promise<LongControlView> | null {
   const spec = experiment?.longControl;
-  if (!query || !spec || spec.when !== when || config.controls.length === 0) return null;
+  const helpers = longControlHelpers(config.controls);
+  if (!query || !spec || spec.when !== when || helpers.length === 0) return null;
   let request: LongRequest | null;
   try {
     request = spec.request(target, url, config, attempt);
@@ -33,7 +48,7 @@ export function askLongControl(
     request = null;
   }
   if (!request) return null;
-  return query(config.controls, request, signal, { timeoutMs: config.probe.timeoutMs }).then(
+  return query(helpers, request, signal, { timeoutMs: config.probe.timeoutMs }).then(
     (res): LongControlView => ({
       result: res.answer?.result ?? null,
       helper: res.helper,

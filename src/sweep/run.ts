@@ -17,6 +17,7 @@ import { unitFailure } from '../analysis/verdict.js';
 import type { LongControlView } from '../analysis/observation.js';
 import { askLongControl, type LongControlQuery } from './long-control.js';
 import { learnOwnAddresses } from './own-address.js';
+import { BatchWriter } from './batch-writer.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
@@ -254,54 +255,6 @@ function safeUnitFailed(observation: UnitObservation): boolean {
 function formatCounts(counts: Record<string, number>): string {
   const parts = Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => `${v}=${n}`);
   return parts.length ? parts.join(' ') : 'nothing measured';
-}
-
-/**
- * Stores finished units' measurements in batches: one transaction per batch,
- * at most BATCH_ROWS rows or BATCH_MS old, so a crash loses at most that much.
- * A full disk or a broken database drops a batch with a logged error, and the
- * sweep goes on.
- */
-class BatchWriter {
-  static readonly BATCH_ROWS = 256;
-  static readonly BATCH_MS = 500;
-  private pending: Measurement[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  dropped = 0;
-
-  constructor(
-    private readonly store: Store,
-    private readonly logger: Logger,
-  ) {}
-
-  add(measurements: Measurement[]): void {
-    this.pending.push(...measurements);
-    if (this.pending.length >= BatchWriter.BATCH_ROWS) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), BatchWriter.BATCH_MS);
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      this.store.insertMeasurements(batch);
-    } catch (err) {
-      // One refused row rolls back its whole batch: store what can be stored, one row at a time.
-      let lost = 0;
-      for (const m of batch) {
-        try {
-          this.store.insertMeasurements([m]);
-        } catch {
-          lost++;
-        }
-      }
-      this.dropped += lost;
-      this.logger.error({ err: (err as Error).message, count: lost, batch: batch.length }, 'measurements dropped: the database refused them');
-    }
-  }
 }
 
 /** An ok measurement keeps its body's hash, length and title, not the sample: a blockpage's body is evidence, a normal page's is not. */

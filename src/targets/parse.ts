@@ -67,6 +67,15 @@ export const MAX_REPORTED_ERRORS = 1000;
 const MAX_LINE = 4096;
 const MAX_TARGET = 2048;
 const TAG = /^[a-z][a-z0-9_-]{0,31}$/;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && text.length <= 2048 && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
 const CODE_LIKE = /^[A-Z][A-Z0-9]*$/;
 
 /** Parses a whole file's text. Never throws: bad lines come back in `errors`, good ones in `targets`. */
@@ -188,6 +197,13 @@ export function parseTargetLine(line: string): LineResult {
   const tags: string[] = [];
   for (const field of rest) {
     if (CODE_LIKE.test(field) && isCategoryCode(field)) return { error: `the category ${field} must come right after the target` };
+    if (field.startsWith('throughput=')) {
+      // The bulk resource the throughput probe downloads for this target (README: Targets).
+      if (!isHttpUrl(field.slice('throughput='.length))) return { error: `throughput= must be followed by an http:// or https:// URL, not ${show(field.slice(11), 40)}` };
+      if (tags.some((t) => t.startsWith('throughput='))) return { error: 'throughput= given twice' };
+      tags.push(field);
+      continue;
+    }
     if (!TAG.test(field)) return { error: `unexpected field ${show(field, 40)} (tags are lower-case words of letters, digits, - and _)` };
     if (!tags.includes(field)) tags.push(field);
   }

@@ -65,6 +65,7 @@ describe('rasad status columns', () => {
 describe('inputLine', () => {
   const input = (kinds: TargetView['kinds']): TargetView => ({
     url: 'https://x.test/',
+    group: 'websites',
     target: 'x.test',
     category: 'NEWS',
     tags: [],

@@ -1,6 +1,7 @@
 // The control client keeps its connections to a helper: one query per unit
 // must not cost a new TCP connection (and, for OONI's https:// helpers, a
 // TLS handshake) each time (issue 17).
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,5 +39,20 @@ describe('queryControl connections', () => {
     expect(connections).toBeGreaterThanOrEqual(1);
     expect(connections).toBeLessThanOrEqual(2);
     server.closeAllConnections();
+  });
+
+  it("survives the helper closing a kept-alive connection, and leaves nothing behind on the caller's long-lived signal", async () => {
+    // The first test ended with closeAllConnections: the agent's pooled connection is dead, and is asked again on a new one.
+    const daemon = new AbortController();
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    for (let i = 0; i < 5; i++) {
+      const res = await queryControl([url], { url: 'http://site.example/', tcpConnect: [] }, daemon.signal);
+      expect(res.answer, JSON.stringify(res.failures)).not.toBeNull();
+    }
+    expect(getEventListeners(daemon.signal, 'abort')).toHaveLength(0);
+    // Node 20's AbortSignal.any keeps a WeakRef per call in its sources' dependant set, forever.
+    const dependants = Object.getOwnPropertySymbols(daemon.signal).find((s) => String(s).includes('Dependant'));
+    const set = dependants ? (daemon.signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants] : undefined;
+    expect(set?.size ?? 0).toBe(0);
   });
 });

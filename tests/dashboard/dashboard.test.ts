@@ -6,6 +6,9 @@
 // A second database has the control down: a banner says so, the event feed
 // sits near the top, an input down on every sweep is not "pending", and an
 // inconclusive long-lived probe does not colour an ok site's timeline.
+// A third has messaging apps and circumvention tools: each is its own group
+// (Websites, Messaging apps, Circumvention tools) with its own counts, and an
+// app's timeline takes its own experiment's colours.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ let store: Store;
 let server: RunningHttpServer;
 let context: BrowserContext;
 let controlDown: { store: Store; server: RunningHttpServer; downSince: string };
+let groups: { store: Store; server: RunningHttpServer };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rasad-dashboard-'));
@@ -36,6 +40,7 @@ beforeAll(async () => {
   await pipeline.stop();
   server = await startHttpServer({ store, config: { http: { ...config.http, port: 0 } }, metrics, logger: silentLogger() });
   controlDown = await startControlDownServer();
+  groups = await startGroupsServer();
   context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -51,6 +56,8 @@ afterAll(async () => {
   store?.close();
   await controlDown?.server.close();
   controlDown?.store.close();
+  await groups?.server.close();
+  groups?.store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,6 +94,44 @@ async function startControlDownServer(): Promise<{ store: Store; server: Running
   return { store: db, server: running, downSince: at(hours - 2) };
 }
 
+const GROUP_URLS = {
+  news: 'https://news.example.test/',
+  torSite: 'https://www.torproject.example.test/',
+  telegram: 'app://telegram',
+  whatsapp: 'app://whatsapp',
+  tor: 'tor://192.0.2.10:9001?fingerprint=9695DFC35FFEB861329B9F1AB04C46397020CE31',
+  openvpn: 'openvpn+udp://vpn.example.test:1194',
+};
+
+/** Six hourly web sweeps (a website, a circumvention-tagged website, two apps, telegram blocked from the fourth), a long sweep every third hour (tor, openvpn). */
+async function startGroupsServer(): Promise<{ store: Store; server: RunningHttpServer }> {
+  const db = Store.open(join(dir, 'groups.db'));
+  const config = testConfig({ confirmSweeps: 2 });
+  const metrics = new Metrics(config);
+  const pipeline = createChangePipeline({ store: db, config, logger: silentLogger(), metrics });
+  const hours = 6;
+  const at = (h: number) => new Date(Date.now() - (hours - h) * 3600_000).toISOString();
+  for (let h = 0; h < hours; h++) {
+    const units: UnitSpec[] = [
+      { url: GROUP_URLS.news, category: 'NEWS', verdict: 'ok' },
+      { url: GROUP_URLS.torSite, category: 'ANON', tags: ['circumvention'], verdict: 'ok' },
+      { url: GROUP_URLS.telegram, category: 'COMT', kind: 'telegram', verdict: h < 3 ? 'ok' : 'tcp.blocked' },
+      { url: GROUP_URLS.whatsapp, category: 'COMT', kind: 'whatsapp', verdict: 'ok' },
+    ];
+    await pipeline.onSweep(storeSweep(db, `web-${h}`, at(h), units));
+    if (h % 3 === 1) {
+      const long: UnitSpec[] = [
+        { url: GROUP_URLS.tor, category: 'ANON', kind: 'tor', verdict: 'tcp.blocked' },
+        { url: GROUP_URLS.openvpn, category: 'ANON', kind: 'openvpn', verdict: 'ok' },
+      ];
+      await pipeline.onSweep(storeSweep(db, `long-${h}`, new Date(Date.parse(at(h)) + 60_000).toISOString(), long));
+    }
+  }
+  await pipeline.stop();
+  const running = await startHttpServer({ store: db, config: { http: { ...config.http, port: 0 } }, metrics, logger: silentLogger() });
+  return { store: db, server: running };
+}
+
 function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
@@ -115,6 +160,8 @@ describe('dashboard in chromium', () => {
     await page.goto(server.url);
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
 
+    // Only websites in this scenario: one group, the others left out.
+    expect(await page.$$eval('#targets section.group', (els) => els.map((e) => e.getAttribute('data-group')))).toEqual(['websites']);
     // Targets, grouped by category, each with its state.
     const categories = await page.$$eval('#targets section.category', (els) => els.map((e) => e.getAttribute('data-category')));
     expect(categories).toEqual(['COMT', 'GRP', 'HOST', 'MMED', 'NEWS', 'REFE', 'SRCH']);
@@ -243,6 +290,80 @@ describe('dashboard in chromium', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-control-down.png'), fullPage: false });
+    expect(refused).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows websites, messaging apps and circumvention tools as their own groups, each with its counts and its targets', async () => {
+    const origin = new URL(groups.server.url).origin;
+    const refused: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(`${origin}/`)) return route.continue();
+      refused.push(url);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    await page.goto(groups.server.url);
+    await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+
+    // The three groups, in order, with their headings.
+    const sections = await page.$$eval('#targets section.group', (els) =>
+      els.map((e) => ({
+        group: e.getAttribute('data-group'),
+        title: e.querySelector('h3.group-title')?.firstChild?.textContent,
+        count: e.querySelector('h3.group-title .count')?.textContent,
+        urls: [...e.querySelectorAll('tr.target-row')].map((r) => r.getAttribute('data-url')).sort(),
+      })),
+    );
+    expect(sections.map((s) => [s.group, s.title])).toEqual([
+      ['websites', 'Websites'],
+      ['apps', 'Messaging apps'],
+      ['tools', 'Circumvention tools'],
+    ]);
+    // Each with the right targets: app:// inputs in apps; tor, openvpn and the circumvention-tagged site in tools.
+    expect(sections.map((s) => s.urls)).toEqual([
+      [GROUP_URLS.news],
+      [GROUP_URLS.telegram, GROUP_URLS.whatsapp],
+      [GROUP_URLS.openvpn, GROUP_URLS.tor, GROUP_URLS.torSite].sort(),
+    ]);
+    // Each with its own counts.
+    expect(sections[0]!.count).toMatch(/^1 input of 1 target · 0 blocked · 1 ok/);
+    expect(sections[1]!.count).toMatch(/^2 inputs of 2 targets · 1 blocked · 1 ok · 0 pending · 0 other · units: (telegram 1, whatsapp 1|whatsapp 1, telegram 1)$/);
+    expect(sections[2]!.count).toMatch(/^3 inputs of 3 targets · 1 blocked · 2 ok/);
+    expect(await page.textContent(`tr.target-row[data-url="${GROUP_URLS.telegram}"] td.state .badge`)).toBe('tcp.blocked');
+    expect(await page.textContent(`tr.target-row[data-url="${GROUP_URLS.tor}"] td.state .badge`)).toBe('tcp.blocked');
+    // The badge is the tool's own experiment's state: not repeated as a per-experiment line.
+    expect(await page.$$eval(`tr.target-row[data-url="${GROUP_URLS.tor}"] .kinds`, (els) => els.length)).toBe(0);
+
+    // telegram's timeline: its own experiment's ok, then its tcp.blocked; tor's only tcp.blocked.
+    const seen = (url: string) =>
+      page.$eval(`tr.target-row[data-url="${url}"] canvas`, (canvas) => {
+        const c = canvas as HTMLCanvasElement;
+        const ratio = c.width / parseFloat(c.style.width);
+        const row = c.getContext('2d')!.getImageData(0, Math.floor(8 * ratio), c.width, 1).data;
+        const colours = new Set<string>();
+        for (let slot = 0; slot < 168; slot++) {
+          const x = Math.floor((slot * 3 + 1) * ratio);
+          colours.add(Array.from(row.slice(x * 4, x * 4 + 3)).join(','));
+        }
+        return [...colours];
+      });
+    const telegram = await seen(GROUP_URLS.telegram);
+    expect(telegram).toContain(hexToRgb(VERDICT_COLORS.ok).join(','));
+    expect(telegram).toContain(hexToRgb(VERDICT_COLORS['tcp.blocked']).join(','));
+    const tor = await seen(GROUP_URLS.tor);
+    expect(tor).toContain(hexToRgb(VERDICT_COLORS['tcp.blocked']).join(','));
+    expect(tor).not.toContain(hexToRgb(VERDICT_COLORS.ok).join(','));
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-groups.png'), fullPage: true });
     expect(refused).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();

@@ -202,3 +202,13 @@ describe('loadTargets', () => {
     expect(() => loadTargets(empty)).toThrow(`${empty}: no targets (every line is blank or a comment)`);
   });
 });
+
+describe('the throughput= tag', () => {
+  it('names the bulk resource of a target, and must be a URL', () => {
+    const { targets, errors } = parseTargets('https://video.example.com/ MMED throughput=https://cdn.video.example.com/big.bin\n', 't.txt');
+    expect(errors).toEqual([]);
+    expect(targets[0]!.tags).toEqual(['throughput=https://cdn.video.example.com/big.bin']);
+    const bad = parseTargets('video.example.com MMED throughput=ftp://x/\n', 't.txt');
+    expect(bad.errors[0]!.message).toMatch(/t\.txt:1: .*throughput= must be followed by an http/);
+  });
+});

@@ -5,6 +5,7 @@
 // that helper's failure, never as a control.
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { classifyError } from '../../../probes/failure.js';
+import { startPhase } from '../../../probes/net.js';
 import { requestDeadlineMs } from './handler.js';
 import { LONG_CONTROL_PATH, LONG_CONTROL_VERSION, type LongAnswer, type LongRequest } from './request.js';
 
@@ -50,7 +51,17 @@ export function parseLongAnswer(value: unknown, kind: LongRequest['kind']): Long
 }
 
 async function askOne(helper: string, req: LongRequest, signal: AbortSignal, opts: LongQueryOptions): Promise<LongAnswer | string> {
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(requestDeadlineMs(req, opts.timeoutMs ?? 10_000) + 10_000)]);
+  // A phase, not AbortSignal.any: on Node 20 each AbortSignal.any leaves an entry on its source for good,
+  // and the source here is the daemon's signal that lives for months.
+  const phase = startPhase(signal, requestDeadlineMs(req, opts.timeoutMs ?? 10_000) + 10_000, 'long control');
+  try {
+    return await askOneWithin(helper, req, phase.signal, opts);
+  } finally {
+    phase.dispose();
+  }
+}
+
+async function askOneWithin(helper: string, req: LongRequest, deadline: AbortSignal, opts: LongQueryOptions): Promise<LongAnswer | string> {
   let res: Dispatcher.ResponseData;
   try {
     res = await undiciRequest(longEndpointUrl(helper), {

@@ -85,7 +85,7 @@ const CLIENT_JS = String.raw`(function () {
     var units = 0;
     Object.keys(t.counts.units).forEach(function (k) { units += t.counts.units[k]; });
     [['Targets', t.counts.targets, '', 'lines of the targets file measured'],
-     ['Inputs', t.counts.inputs, '', 'web addresses and tcp endpoints'],
+     ['Inputs', t.counts.inputs, '', 'web addresses, tcp endpoints, apps and tools'],
      ['Units', units, '', 'inputs × experiments measuring them'],
      ['Blocked', t.totals.blocked, 'blocked', 'inputs confirmed blocked'],
      ['OK', t.totals.ok, 'ok', 'inputs confirmed ok'],
@@ -100,7 +100,7 @@ const CLIENT_JS = String.raw`(function () {
     });
     var perKind = Object.keys(t.counts.units).map(function (k) { return k + ' ' + t.counts.units[k]; }).join(', ');
     document.getElementById('counts').textContent = t.counts.targets + ' targets (lines of the targets file; circumvention-tagged ones are skipped unless probeCircumvention is on) expand into ' +
-      t.counts.inputs + ' inputs (web addresses and tcp endpoints). Each experiment that measures an input is one unit of every sweep of its schedule: ' +
+      t.counts.inputs + ' inputs (web addresses and tcp endpoints, messaging apps, circumvention endpoints). Each experiment that measures an input is one unit of every sweep of its schedule: ' +
       (perKind || 'none yet') + '. Blocked, OK, Pending and Other count inputs; rasad_targets in /metrics counts units.';
   }
 
@@ -168,6 +168,65 @@ const CLIENT_JS = String.raw`(function () {
     return 'not measured';
   }
 
+  // A group's own counts: its inputs by status, and its units per experiment.
+  function groupCounts(g) {
+    var units = Object.keys(g.counts.units).map(function (k) { return k + ' ' + g.counts.units[k]; }).join(', ');
+    return g.totals.inputs + (g.totals.inputs === 1 ? ' input' : ' inputs') + ' of ' + g.counts.targets + (g.counts.targets === 1 ? ' target' : ' targets') +
+      ' · ' + g.totals.blocked + ' blocked · ' + g.totals.ok + ' ok · ' + g.totals.pending + ' pending · ' + g.totals.other + ' other' + (units ? ' · units: ' + units : '');
+  }
+
+  function renderCategory(cat, rows, timeline) {
+    var box = el('section', 'category');
+    box.setAttribute('data-category', cat.category);
+    var h = el('h3', null, cat.category);
+    h.appendChild(el('span', 'count', cat.inputs.length + (cat.inputs.length === 1 ? ' input' : ' inputs')));
+    box.appendChild(h);
+    var table = el('table');
+    var head = el('tr');
+    head.appendChild(el('th', null, 'State'));
+    head.appendChild(el('th', null, 'Input'));
+    head.appendChild(el('th', null, 'Since'));
+    var th = el('th');
+    var axis = el('div', 'axis');
+    axis.appendChild(el('span', null, DAYS + ' days ago'));
+    axis.appendChild(el('span', null, 'now'));
+    th.appendChild(axis);
+    head.appendChild(th);
+    table.appendChild(head);
+    cat.inputs.forEach(function (input) { table.appendChild(renderInput(input, rows, timeline)); });
+    box.appendChild(table);
+    return box;
+  }
+
+  function renderInput(input, rows, timeline) {
+    var tr = el('tr', 'target-row' + (input.unconfirmed ? ' unconfirmed' : ''));
+    tr.setAttribute('data-url', input.url);
+    var tdState = el('td', 'state');
+    tdState.appendChild(badge(input.state, cls('v', input.state)));
+    tr.appendChild(tdState);
+    var tdUrl = el('td');
+    tdUrl.appendChild(el('span', 'url', input.url));
+    if (input.target && input.target !== input.url) tdUrl.appendChild(el('span', 'target', input.target));
+    (input.tags || []).forEach(function (tag) { tdUrl.appendChild(el('span', 'tag', tag)); });
+    // The badge is the web state, or the only experiment's (an app's, a tool's): the others are listed.
+    var measuredBy = Object.keys(input.kinds || {});
+    var kinds = measuredBy.length > 1 ? measuredBy.filter(function (k) { return k !== 'web'; }) : [];
+    if (kinds.length) {
+      tdUrl.appendChild(el('div', 'kinds', kinds.map(function (k) { return k + ': ' + kindText(input.kinds[k]); }).join(' · ')));
+    }
+    tr.appendChild(tdUrl);
+    var tdSince = el('td', 'since', shortTime(input.since) + ' UTC');
+    tdSince.appendChild(el('div', null, ago(input.since)));
+    tr.appendChild(tdSince);
+    var tdLine = el('td', 'timeline');
+    var canvas = el('canvas');
+    canvas.setAttribute('aria-label', 'verdicts of ' + input.url + ' over ' + DAYS + ' days');
+    drawTimeline(canvas, rows[input.url] || [], timeline);
+    tdLine.appendChild(canvas);
+    tr.appendChild(tdLine);
+    return tr;
+  }
+
   function renderTargets(t, timeline) {
     var root = document.getElementById('targets');
     root.textContent = '';
@@ -177,52 +236,16 @@ const CLIENT_JS = String.raw`(function () {
       root.appendChild(el('p', 'empty', 'No measurements yet. The first sweep fills this page.'));
       return;
     }
-    t.categories.forEach(function (cat) {
-      var box = el('section', 'category');
-      box.setAttribute('data-category', cat.category);
-      var h = el('h3', null, cat.category);
-      h.appendChild(el('span', 'count', cat.inputs.length + (cat.inputs.length === 1 ? ' input' : ' inputs')));
-      box.appendChild(h);
-      var table = el('table');
-      var head = el('tr');
-      head.appendChild(el('th', null, 'State'));
-      head.appendChild(el('th', null, 'Input'));
-      head.appendChild(el('th', null, 'Since'));
-      var th = el('th');
-      var axis = el('div', 'axis');
-      axis.appendChild(el('span', null, DAYS + ' days ago'));
-      axis.appendChild(el('span', null, 'now'));
-      th.appendChild(axis);
-      head.appendChild(th);
-      table.appendChild(head);
-      cat.inputs.forEach(function (input) {
-        var tr = el('tr', 'target-row' + (input.unconfirmed ? ' unconfirmed' : ''));
-        tr.setAttribute('data-url', input.url);
-        var tdState = el('td', 'state');
-        tdState.appendChild(badge(input.state, cls('v', input.state)));
-        tr.appendChild(tdState);
-        var tdUrl = el('td');
-        tdUrl.appendChild(el('span', 'url', input.url));
-        if (input.target && input.target !== input.url) tdUrl.appendChild(el('span', 'target', input.target));
-        (input.tags || []).forEach(function (tag) { tdUrl.appendChild(el('span', 'tag', tag)); });
-        var kinds = Object.keys(input.kinds || {}).filter(function (k) { return k !== 'web'; });
-        if (kinds.length) {
-          tdUrl.appendChild(el('div', 'kinds', kinds.map(function (k) { return k + ': ' + kindText(input.kinds[k]); }).join(' · ')));
-        }
-        tr.appendChild(tdUrl);
-        var tdSince = el('td', 'since', shortTime(input.since) + ' UTC');
-        tdSince.appendChild(el('div', null, ago(input.since)));
-        tr.appendChild(tdSince);
-        var tdLine = el('td', 'timeline');
-        var canvas = el('canvas');
-        canvas.setAttribute('aria-label', 'verdicts of ' + input.url + ' over ' + DAYS + ' days');
-        drawTimeline(canvas, rows[input.url] || [], timeline);
-        tdLine.appendChild(canvas);
-        tr.appendChild(tdLine);
-        table.appendChild(tr);
-      });
-      box.appendChild(table);
-      root.appendChild(box);
+    // Websites, messaging apps and circumvention tools, each with its own counts; an empty group is left out.
+    t.groups.forEach(function (g) {
+      if (!g.totals.inputs) return;
+      var section = el('section', 'group');
+      section.setAttribute('data-group', g.group);
+      var h = el('h3', 'group-title', g.label);
+      h.appendChild(el('span', 'count', groupCounts(g)));
+      section.appendChild(h);
+      g.categories.forEach(function (cat) { section.appendChild(renderCategory(cat, rows, timeline)); });
+      root.appendChild(section);
     });
   }
 

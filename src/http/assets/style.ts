@@ -34,6 +34,8 @@ h3 .count { color: var(--muted); font-weight: 400; font-size: 12px; }
 .banner strong { margin-right: 6px; }
 .banner .helpers { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; margin-top: 4px; word-break: break-all; }
 .counts { color: var(--muted); font-size: 12px; margin: 8px 0 0; }
+.group { margin-bottom: 20px; }
+.group > h3.group-title { font-size: 15px; background: none; border-bottom: 2px solid var(--line); padding: 6px 0; margin-bottom: 10px; }
 .category { background: var(--card); border: 1px solid var(--line); border-radius: 8px; margin-bottom: 12px; overflow: hidden; }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 6px 12px; border-bottom: 1px solid var(--line); vertical-align: middle; }
