@@ -39,6 +39,8 @@ export const EVENT_KINDS = [
   'network.online',
   'control.down',
   'control.up',
+  'storage.failing',
+  'storage.ok',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

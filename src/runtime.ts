@@ -176,5 +176,6 @@ export function toObservation(outcome: SweepOutcome): SweepObservation {
       failed: u.failed,
     })),
     control: outcome.control,
+    storage: { status: outcome.status, measured: outcome.measurements.length, stored: outcome.stored },
   };
 }

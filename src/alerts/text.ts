@@ -12,6 +12,8 @@ const LABEL: Record<StoredEvent['kind'], string> = {
   'network.online': 'probe back online',
   'control.down': 'control unreachable',
   'control.up': 'control back',
+  'storage.failing': 'MEASUREMENTS LOST',
+  'storage.ok': 'storage recovered',
 };
 
 /** "2026-11-01 10:00 UTC" from an ISO time; the input as is when it is not one. */
@@ -54,6 +56,10 @@ export function eventText(event: StoredEvent): string {
       return `rasad: the probe's network is back online at ${when}${durationNote(d)}`;
     case 'control.down':
       return `rasad: no control helper answers since ${shortTime(String(d.since ?? event.at))}; verdicts that need a control are inconclusive until it does`;
+    case 'storage.failing':
+      return `rasad: the database did not take every measurement of a sweep (${String(d.status ?? 'partial')}: ${num(d.stored)} of ${num(d.measured)} stored) at ${when}; check the disk and the database file`;
+    case 'storage.ok':
+      return `rasad: sweeps are stored in full again at ${when}${durationNote(d)}`;
     case 'control.up':
       return `rasad: the control helper ${String(d.helper ?? '')} answers again at ${when}${durationNote(d)}`;
     default:

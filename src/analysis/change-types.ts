@@ -30,6 +30,8 @@ export interface SweepObservation {
   units: SweepUnit[];
   /** How the control fared in this sweep; absent when none was asked. */
   control?: ControlObservation | null;
+  /** Whether the sweep's measurements were all stored (complete), only some (partial) or none (failed). */
+  storage?: { status: 'complete' | 'partial' | 'failed' | 'interrupted'; measured: number; stored: number } | null;
 }
 
 export interface ControlObservation {
@@ -90,6 +92,8 @@ export interface DetectorState {
   shutdown: NetworkMachine<'normal' | 'shutdown'>;
   /** Whether the control helpers answer (absent in states saved before rasad tracked it). */
   control?: NetworkMachine<'up' | 'down'>;
+  /** Whether sweeps are stored in full (absent in states saved before rasad tracked it). */
+  storage?: NetworkMachine<'ok' | 'failing'>;
   /** The latest run ids seen, so that feeding a sweep twice changes nothing. */
   processed_runs: string[];
   last_run_id: string | null;

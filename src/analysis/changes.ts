@@ -31,7 +31,7 @@ import {
   type SweepUnit,
   type UnitKind,
 } from './change-types.js';
-import { classifyControl, classifyOffline, classifyShutdown, controlMachine, networkEvent, stepMachine } from './network-changes.js';
+import { classifyControl, classifyOffline, classifyShutdown, classifyStorage, controlMachine, networkEvent, stepMachine } from './network-changes.js';
 
 export * from './change-types.js';
 export { observationsFromRows, streamObservations, type VerdictRowLike } from './change-rows.js';
@@ -65,6 +65,13 @@ export function detectChanges(state: DetectorState, sweep: SweepObservation, opt
   if (shutdown?.judgeable) {
     const change = stepMachine(next.shutdown, shutdown.like ? 'shutdown' : 'normal', sweep.at, shutdown.ids, shutdown.evidence, k);
     if (change) events.push(networkEvent(change.to === 'shutdown' ? 'shutdown' : 'restored', sweep, change));
+  }
+  const storage = classifyStorage(sweep.storage);
+  if (storage.judgeable) {
+    next.storage ??= { confirmed: 'ok', since: null, streak: null, evidence: null };
+    // Both ways at once: measurements lost is news now, and so is the first sweep stored in full.
+    const change = stepMachine(next.storage, storage.like ? 'failing' : 'ok', sweep.at, storage.ids, storage.evidence, 1);
+    if (change) events.push(networkEvent(change.to === 'failing' ? 'storage.failing' : 'storage.ok', sweep, change));
   }
   const control = classifyControl(sweep.control);
   if (control.judgeable) {

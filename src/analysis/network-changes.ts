@@ -77,6 +77,12 @@ export function classifyControl(control: ControlObservation | null | undefined):
   return { judgeable: true, like: control.answered === 0, ids: [], evidence };
 }
 
+/** Storage: failing when a sweep lost measurements (a full disk, a damaged file), ok when one is stored in full. */
+export function classifyStorage(storage: SweepObservation['storage']): NetworkObservation {
+  if (!storage || storage.status === 'interrupted') return { judgeable: false, like: false, ids: [], evidence: {} };
+  return { judgeable: true, like: storage.status !== 'complete', ids: [], evidence: { status: storage.status, measured: storage.measured, stored: storage.stored } };
+}
+
 /** A control machine for a state saved before rasad tracked the control. */
 export function controlMachine(): NetworkMachine<'up' | 'down'> {
   return { confirmed: 'up', since: null, streak: null, evidence: null };

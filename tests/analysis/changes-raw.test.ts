@@ -31,3 +31,24 @@ describe('shutdown from raw failures', () => {
     expect(detectChanges(initialState(), sweep('r', units), { confirmSweeps: 1 }).events.map((e) => e.kind)).not.toContain('shutdown');
   });
 });
+
+describe('storage health (issue 16: a sweep that loses rows raises an event)', () => {
+  const web = [unit('https://a.example/', false, { verdict: 'ok' })];
+  const withStorage = (runId: string, status: 'complete' | 'partial' | 'failed' | 'interrupted', stored: number) => ({ ...sweep(runId, web), storage: { status, measured: 4, stored } });
+
+  it('raises storage.failing on the first sweep that lost measurements, once, and storage.ok when one is stored in full', () => {
+    const first = detectChanges(initialState(), withStorage('a', 'partial', 1), { confirmSweeps: 2 });
+    expect(first.events.map((e) => e.kind)).toEqual(['storage.failing']);
+    expect(first.events[0]!.details).toMatchObject({ status: 'partial', measured: 4, stored: 1 });
+    const again = detectChanges(first.state, withStorage('bb', 'failed', 0), { confirmSweeps: 2 });
+    expect(again.events).toEqual([]);
+    const interrupted = detectChanges(again.state, withStorage('ccc', 'interrupted', 2), { confirmSweeps: 2 });
+    expect(interrupted.events).toEqual([]);
+    const back = detectChanges(interrupted.state, withStorage('dddd', 'complete', 4), { confirmSweeps: 2 });
+    expect(back.events.map((e) => e.kind)).toEqual(['storage.ok']);
+  });
+
+  it('says nothing while every sweep is stored in full', () => {
+    expect(detectChanges(initialState(), withStorage('a', 'complete', 4), { confirmSweeps: 2 }).events).toEqual([]);
+  });
+});

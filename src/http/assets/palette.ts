@@ -34,6 +34,8 @@ export const EVENT_COLORS: Record<EventKind, string> = {
   'network.online': '#868e96',
   'control.down': '#e67700',
   'control.up': '#5c940d',
+  'storage.failing': '#c92a2a',
+  'storage.ok': '#2f9e44',
 };
 
 /** The CSS class of a verdict or event kind: dots are not welcome in class names. */
