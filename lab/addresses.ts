@@ -67,7 +67,7 @@ export const CDN_CONTROL_IP = '23.235.33.10';
 export const PUBLIC_BLOCKPAGE_IP = '185.15.59.41';
 export const ECHO_TCP_PORTS = [53, 80, 443] as const;
 
-/** Where DNS-injected clients land (FACTS.md: Iran's 10.10.34.34-36). Lives in censor. */
+/** Where DNS-injected clients land (Iran's 10.10.34.34-36: net4people/bbs #226, IRBlock). Lives in censor. */
 export const BLOCKPAGE_IP = '10.10.34.36';
 /** All three injected addresses answer (port 80: the blockpage; other ports: refused). */
 export const BLOCKPAGE_IPS = ['10.10.34.34', '10.10.34.35', BLOCKPAGE_IP] as const;
@@ -122,6 +122,10 @@ export const SITES: readonly Site[] = [
   site('silent.world.test', '5.9.11.10', 'world', 'Server Silent On Junk', 'silent-on-junk'),
   site('dual.world.test', '5.9.11.11', 'world', 'Dual Stack Site', 'v6-first'),
   site('report.world.test', '5.9.11.12', 'world', 'Filtering Watch Report', 'filtering-news'),
+  // The circumvention servers' hosts (lab/circumvention.ts): plain web on 80/443 beside Tor, OpenVPN, WireGuard.
+  site('relay.world.test', '5.9.12.10', 'world', 'Tor Relay Operator'),
+  site('ovpn.world.test', '5.9.12.11', 'world', 'OpenVPN Provider'),
+  site('wg.world.test', '5.9.12.12', 'world', 'WireGuard Provider'),
 ];
 
 /** Sites that serve the plain web pages (echo endpoints serve echo; habit sites are lab/services/habits.ts). */

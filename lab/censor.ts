@@ -17,6 +17,7 @@ import {
   WORLD_RANGES,
   type Namespace,
 } from './addresses.js';
+import { planSignatures, type AddressBlock, type SignatureRule } from './censor-signatures.js';
 import type { MiddleboxConfig, MiddleboxListener } from './services/middlebox.js';
 
 export interface DnsRule {
@@ -64,6 +65,10 @@ export interface CensorSpec {
   control?: 'ok' | 'stopped' | 'dropped';
   /** The probe's own uplink is dead: every packet from and to the client is dropped (the control's too). */
   offline?: boolean;
+  /** Circumvention protocols blocked by their signature on the wire (censor-signatures.ts). */
+  signature?: SignatureRule[];
+  /** Addresses blocked outright: every packet from the client to them is dropped. */
+  addressBlock?: AddressBlock;
 }
 
 export interface WorldSpec {
@@ -97,7 +102,7 @@ export const DELAY_QUEUE = 2;
 const MIDDLEBOX_BASE_PORT = 20_000;
 const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/i;
 
-const CENSOR_KEYS = ['dns', 'tcp', 'sni', 'http', 'sessionCut', 'throttle', 'protocolFilter', 'shutdown', 'noise', 'control', 'offline'];
+const CENSOR_KEYS = ['dns', 'tcp', 'sni', 'http', 'sessionCut', 'throttle', 'protocolFilter', 'shutdown', 'noise', 'control', 'offline', 'signature', 'addressBlock'];
 
 function hostname(name: unknown, where: string): string {
   if (typeof name !== 'string' || !HOSTNAME_RE.test(name) || name.length > 253) {
@@ -207,6 +212,8 @@ export function planCensor(spec: CensorSpec, world: WorldSpec = {}): CensorPlan 
       filter(...fromClient, ...origDst(null, 443), '-m', 'string', '--algo', 'bm', '--icase', '--string', name, ...rstOrDrop(rule.action));
     }
   });
+
+  for (const args of planSignatures(spec.signature, spec.addressBlock)) filter(...args);
 
   const listeners: MiddleboxListener[] = [];
   const taken = new Map<string, string>();

@@ -28,6 +28,7 @@ import {
   type Namespace,
 } from './addresses.js';
 import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
+import { circumventionConfig } from './circumvention.js';
 import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
 import { hasCommand, requireRoot, TOOL_PACKAGES } from './exec.js';
 import { makeLabPki, type LabPki } from './pki.js';
@@ -64,13 +65,17 @@ export interface LabInfo {
 let current: LabInfo | null = null;
 let signalHandler: ((signal: NodeJS.Signals) => void) | null = null;
 
-const REQUIRED_COMMANDS = ['ip', 'iptables', 'tc', 'openssl', 'sysctl', 'ss'];
+const REQUIRED_COMMANDS = ['ip', 'iptables', 'tc', 'openssl', 'sysctl', 'ss', 'tor', 'obfs4proxy', 'openvpn', 'wireguard-go', 'wg'];
+/** The circumvention servers' packages (lab/services/circumvention.ts), where the command is not the package's name. */
+const CIRCUMVENTION_PACKAGES: Record<string, string> = { wg: 'wireguard-tools' };
 
 function checkTools(): void {
   const missing = REQUIRED_COMMANDS.filter((c) => !hasCommand(c));
   if (!existsSync('/usr/bin/python3')) missing.push('python3');
+  // wireguard-go (lab/services/circumvention.ts) makes a TUN device in world.
+  if (!existsSync('/dev/net/tun')) throw new Error('the lab needs /dev/net/tun for wireguard-go (a TUN device in world): modprobe tun, or give the container the device');
   if (missing.length === 0) return;
-  const packages = [...new Set(missing.map((c) => TOOL_PACKAGES[c] ?? c))];
+  const packages = [...new Set(missing.map((c) => TOOL_PACKAGES[c] ?? CIRCUMVENTION_PACKAGES[c] ?? c))];
   throw new Error(`the lab needs ${missing.join(', ')}: apt-get install ${packages.join(' ')} (all of lab/packages.txt: apt-get install $(cat lab/packages.txt))`);
 }
 
@@ -164,6 +169,11 @@ export async function setupLab(opts: { handleSignals?: boolean } = {}): Promise<
     createTopology();
     installCensorBase();
     await waitReady(startServices(pki));
+    // Tor, obfs4proxy, OpenVPN and wireguard-go take longer to come up than the lab's own services.
+    const circumvention = startInNamespace('world', 'world-circumvention',
+      [process.execPath, '--import', 'tsx', 'lab/services/circumvention.ts', writeJson('world-circumvention.json', circumventionConfig(STATE_DIR))],
+      { dir: STATE_DIR, cwd: REPO_ROOT });
+    await waitReady([circumvention], 90_000);
     const control = await startControlHelper(pki);
     current = { stateDir: STATE_DIR, pki, controlAvailable: control.ok, controlProblem: control.problem };
     writeFileSync(join(STATE_DIR, 'lab.json'), JSON.stringify(current, null, 2));
