@@ -25,7 +25,7 @@
 //               Wu et al. 2023): on the given targets:ports, a flow whose data
 //               does not start like TLS or HTTP is dropped. Needs targets and ports.
 import { CENSOR_CLIENT_DEV } from './addresses.js';
-import { ScenarioError, targetIp } from './censor.js';
+import { ScenarioError, targetIp } from './censor-targets.js';
 
 export type SignatureProtocol = 'openvpn' | 'wireguard' | 'tor' | 'tor-dir' | 'obfs4';
 const PROTOCOLS: readonly SignatureProtocol[] = ['openvpn', 'wireguard', 'tor', 'tor-dir', 'obfs4'];

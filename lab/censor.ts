@@ -2,6 +2,9 @@
 // turns a scenario's rules into iptables/tc commands and the configs of the
 // userspace middleboxes, validating everything first. Pure, no I/O:
 // censor-apply.ts runs the plan inside the namespaces.
+import { ScenarioError, targetIp } from './censor-targets.js';
+
+export { ScenarioError, targetIp };
 import {
   BLOCKPAGE_IP,
   CENSOR_CLIENT_DEV,
@@ -90,9 +93,6 @@ export interface CensorPlan {
   nfqueue: NfqueueConfig | null;
 }
 
-export class ScenarioError extends Error {
-  override name = 'ScenarioError';
-}
 
 /** A forged answer may also be the client's own loopback (OONI's localhost case): nothing leaves the client. */
 const LOOPBACK_ANSWER = '127.0.0.1';
@@ -109,15 +109,6 @@ function hostname(name: unknown, where: string): string {
     throw new ScenarioError(`${where}: ${JSON.stringify(name)} is not a host name`);
   }
   return name.toLowerCase().replace(/\.$/, '');
-}
-
-/** A site name or a lab IP, as an IP. Nothing outside the lab is ever a target. */
-export function targetIp(target: unknown, where: string): string {
-  if (typeof target !== 'string') throw new ScenarioError(`${where}: target ${JSON.stringify(target)} is not a string`);
-  if (isLabAddress(target)) return target;
-  const site = siteByName(target);
-  if (!site) throw new ScenarioError(`${where}: ${JSON.stringify(target)} is neither a lab site nor a lab address`);
-  return site.ip;
 }
 
 function ports(list: unknown, where: string): number[] {

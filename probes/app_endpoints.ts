@@ -5,7 +5,6 @@
 // below can be replaced, and host names can be pinned to addresses so that
 // nothing is resolved.
 import { SIGNAL_CA_PEM } from './app_signal_ca.js';
-import type { ProbeOptions } from './types.js';
 
 export type AppName = 'telegram' | 'whatsapp' | 'signal' | 'facebook_messenger';
 
@@ -48,6 +47,11 @@ export interface FacebookService {
 
 export interface FacebookMessengerEndpoints {
   services: FacebookService[];
+}
+
+/** The slice of ProbeOptions the endpoint lists read (named here, so that this module need not import types.ts, which imports it). */
+export interface AppEndpointOptions {
+  appEndpoints?: AppEndpointOverrides;
 }
 
 /** ProbeOptions.appEndpoints: replacements for the lists above, per app, and pinned host names. */
@@ -118,13 +122,13 @@ const DEFAULTS: EndpointsByApp = { telegram: TELEGRAM, whatsapp: WHATSAPP, signa
 export const APP_NAMES: readonly AppName[] = Object.freeze(Object.keys(DEFAULTS) as AppName[]);
 
 /** The endpoints of `app` for these options: the defaults, with any override in their place. */
-export function endpointsOf<K extends AppName>(app: K, options: Pick<ProbeOptions, 'appEndpoints'>): EndpointsByApp[K] {
+export function endpointsOf<K extends AppName>(app: K, options: AppEndpointOptions): EndpointsByApp[K] {
   const override = (options.appEndpoints?.[app] ?? {}) as Partial<EndpointsByApp[K]>;
   return { ...DEFAULTS[app], ...override };
 }
 
 /** The addresses a host is pinned to by options.appEndpoints.hosts, or null when it is not pinned. */
-export function pinnedAddresses(host: string, options: Pick<ProbeOptions, 'appEndpoints'>): string[] | null {
+export function pinnedAddresses(host: string, options: AppEndpointOptions): string[] | null {
   const pinned = options.appEndpoints?.hosts?.[host.toLowerCase()];
   return Array.isArray(pinned) ? pinned : null;
 }

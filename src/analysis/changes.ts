@@ -74,7 +74,8 @@ export function detectChanges(state: DetectorState, sweep: SweepObservation, opt
     if (change) events.push(networkEvent(change.to === 'failing' ? 'storage.failing' : 'storage.ok', sweep, change));
   }
   const control = classifyControl(sweep.control);
-  if (control.judgeable) {
+  // With the probe's own network down, no helper can answer: that is network.offline's news, not the control's.
+  if (control.judgeable && !offline.like) {
     next.control ??= controlMachine();
     // Down at once (verdicts degrade from this sweep on, and the volunteer should know); up only after K
     // sweeps agree, so a flapping helper alerts once per outage, not on every flap.

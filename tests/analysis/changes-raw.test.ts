@@ -52,3 +52,13 @@ describe('storage health (issue 16: a sweep that loses rows raises an event)', (
     expect(detectChanges(initialState(), withStorage('a', 'complete', 4), { confirmSweeps: 2 }).events).toEqual([]);
   });
 });
+
+describe('the control while the probe\'s own network is down', () => {
+  it('raises no control.down when the sweep reads as network.offline: no helper could have answered', () => {
+    const offline: SweepUnit[] = ['https://a.example/', 'https://b.example/'].map((u) => unit(u, true, { verdict: 'network.offline' }));
+    const observed = { ...sweep('r', offline), control: { asked: 2, answered: 0, helpers: [{ url: 'https://0.th.ooni.org/', up: false, failure: 'network_unreachable' }] } };
+    const kinds = detectChanges(initialState(), observed, { confirmSweeps: 1 }).events.map((e) => e.kind);
+    expect(kinds).toContain('network.offline');
+    expect(kinds).not.toContain('control.down');
+  });
+});
