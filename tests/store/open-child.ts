@@ -16,8 +16,21 @@ try {
   if (mode === 'migrate') {
     const db = new BetterSqlite3(file!);
     db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    say({ ok: true, applied: migrate(db) });
+    // Two connections switching a new file to WAL at the same instant: SQLite may answer SQLITE_BUSY at once,
+    // without its busy handler (the store itself never races here: Store.open holds the lock file first).
+    // That is not what this child is for, so it retries; a schema error still ends it.
+    const retryBusy = <T>(fn: () => T): T => {
+      for (let i = 0; ; i++) {
+        try {
+          return fn();
+        } catch (err) {
+          if (!String((err as { code?: string }).code ?? '').startsWith('SQLITE_BUSY') || i >= 50) throw err;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+      }
+    };
+    retryBusy(() => db.pragma('journal_mode = WAL'));
+    say({ ok: true, applied: retryBusy(() => migrate(db)) });
     db.close();
   } else if (mode === 'open') {
     Store.open(file!).close();
