@@ -11,8 +11,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { DeadlineError, FAILURE } from './failure.js';
-import { connectTcp, elapsedMs, failureOf, now, tlsHandshake } from './net.js';
-import type { Failure } from './types.js';
+import { connectTcp, elapsedMs, failureOf, firstAddress, now, tlsHandshake } from './net.js';
+import type { Failure, ProbeInput } from './types.js';
 
 /** The protocol an endpoint speaks, as the evidence names it. */
 export type EndpointProtocol = 'tor' | 'tor_dir' | 'obfs4' | 'openvpn' | 'wireguard';
@@ -67,6 +67,39 @@ export interface EndpointDetails {
 
 export function newHandshake(): HandshakeStep {
   return { sent: false, answered: false, unexpected_reply: false, failure: null, response_ms: null, bytes_sent: 0, bytes_received: 0 };
+}
+
+/** The details of one endpoint before anything was measured. */
+export function newEndpointDetails(protocol: EndpointProtocol, transport: 'tcp' | 'udp', endpoint: string, port: number): EndpointDetails {
+  return { protocol, transport, endpoint, ip: null, port, connect: null, tls: null, handshake: null, response: null, comparison: null };
+}
+
+/**
+ * The first step of every circumvention probe: resolve the endpoint's host, then TCP (and TLS) to port 443
+ * of the same host, before the protocol's own handshake can set off a block. The resolve failure, or null.
+ */
+export async function resolveAndCompare(details: EndpointDetails, input: ProbeInput, host: string, timeoutMs: number, signal: AbortSignal): Promise<Failure> {
+  try {
+    details.ip = await firstAddress(input, host, signal);
+  } catch (err) {
+    return failureOf(err, signal);
+  }
+  const compare = comparisonPort(details.transport, details.port);
+  if (compare !== null) details.comparison = await compareTcpTls(details.ip, host, compare, timeoutMs, signal);
+  return null;
+}
+
+/** A UDP handshake's step, from its exchange. */
+export function udpHandshake(exchange: UdpExchange): HandshakeStep {
+  return {
+    sent: exchange.bytes_sent > 0,
+    answered: exchange.answer !== null,
+    unexpected_reply: exchange.answer === null && exchange.ignored > 0,
+    failure: exchange.failure,
+    response_ms: exchange.ms,
+    bytes_sent: exchange.bytes_sent,
+    bytes_received: exchange.bytes_received,
+  };
 }
 
 /** TCP, then TLS, to host:port; recorded, never thrown. */

@@ -11,9 +11,9 @@
 // shared key), so only such a server's silence is no evidence of blocking.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { comparisonPort, compareTcpTls, exchangeUdp, newHandshake, readAnswer, type EndpointDetails } from './endpoint_io.js';
+import { exchangeUdp, newEndpointDetails, newHandshake, readAnswer, resolveAndCompare, udpHandshake, type EndpointDetails } from './endpoint_io.js';
 import { parseEndpointUrl } from './endpoint_url.js';
-import { connectTcp, elapsedMs, failureOf, firstAddress, now, ProbeClock, ProbeInputError } from './net.js';
+import { connectTcp, elapsedMs, failureOf, now, ProbeClock, ProbeInputError } from './net.js';
 import type { Probe, ProbeInput, ProbeResult } from './types.js';
 
 declare module './types.js' {
@@ -83,26 +83,10 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ProbeInputError('openvpn: timeoutMs must be positive');
   const transport = endpoint.scheme === 'openvpn+udp' ? 'udp' : 'tcp';
   const envelope = clock.envelope<EndpointDetails>('openvpn');
-  const details: EndpointDetails = {
-    protocol: 'openvpn',
-    transport,
-    endpoint: input.url,
-    ip: null,
-    port: endpoint.port,
-    connect: null,
-    tls: null,
-    handshake: null,
-    response: null,
-    comparison: null,
-  };
-  try {
-    details.ip = await firstAddress(input, endpoint.host, signal);
-  } catch (err) {
-    return envelope(details, failureOf(err, signal), 'resolve');
-  }
-  const ip = details.ip;
-  const compare = comparisonPort(transport, endpoint.port);
-  if (compare !== null) details.comparison = await compareTcpTls(ip, endpoint.host, compare, timeoutMs, signal);
+  const details = newEndpointDetails('openvpn', transport, input.url, endpoint.port);
+  const unresolved = await resolveAndCompare(details, input, endpoint.host, timeoutMs, signal);
+  if (unresolved) return envelope(details, unresolved, 'resolve');
+  const ip = details.ip!;
 
   const session = randomBytes(8);
   const packet = hardResetClient(session);
@@ -115,15 +99,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
 
   if (transport === 'udp') {
     const exchange = await exchangeUdp(ip, endpoint.port, packet, accept, timeoutMs, signal);
-    Object.assign(handshake, {
-      sent: exchange.bytes_sent > 0,
-      answered: exchange.answer !== null,
-      unexpected_reply: exchange.answer === null && exchange.ignored > 0,
-      failure: exchange.failure,
-      response_ms: exchange.ms,
-      bytes_sent: exchange.bytes_sent,
-      bytes_received: exchange.bytes_received,
-    });
+    Object.assign(handshake, udpHandshake(exchange));
     return envelope(details, handshake.failure, 'read');
   }
 

@@ -8,10 +8,10 @@
 // Each first connects TCP/TLS to the same host's port 443 (endpoint_io.ts) for comparison.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { comparisonPort, compareTcpTls, newHandshake, readAnswer, type EndpointDetails, type EndpointProtocol } from './endpoint_io.js';
+import { newEndpointDetails, newHandshake, readAnswer, resolveAndCompare, type EndpointDetails, type EndpointProtocol } from './endpoint_io.js';
 import { decodeObfs4Cert, parseEndpointUrl, type EndpointUrl } from './endpoint_url.js';
 import { checkServerHandshake, clientHandshake, serverHandshakeDone } from './obfs4.js';
-import { connectTcp, elapsedMs, failureOf, firstAddress, hostPort, now, ProbeClock, ProbeInputError, tlsHandshake } from './net.js';
+import { connectTcp, elapsedMs, failureOf, hostPort, now, ProbeClock, ProbeInputError, tlsHandshake } from './net.js';
 import { linkAnswerComplete, parseLinkAnswer, versionsCell } from './tor_cells.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult } from './types.js';
 
@@ -36,26 +36,10 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   if (endpoint.scheme === 'obfs4' && !cert) throw new ProbeInputError('tor: the obfs4 cert= is not 52 bytes of base64');
 
   const envelope = clock.envelope<EndpointDetails>('tor');
-  const details: EndpointDetails = {
-    protocol: PROTOCOL[endpoint.scheme]!,
-    transport: 'tcp',
-    endpoint: input.url,
-    ip: null,
-    port: endpoint.port,
-    connect: null,
-    tls: null,
-    handshake: null,
-    response: null,
-    comparison: null,
-  };
-  try {
-    details.ip = await firstAddress(input, endpoint.host, signal);
-  } catch (err) {
-    return envelope(details, failureOf(err, signal), 'resolve');
-  }
-  const ip = details.ip;
-  const compare = comparisonPort('tcp', endpoint.port);
-  if (compare !== null) details.comparison = await compareTcpTls(ip, endpoint.host, compare, timeoutMs, signal);
+  const details = newEndpointDetails(PROTOCOL[endpoint.scheme]!, 'tcp', input.url, endpoint.port);
+  const unresolved = await resolveAndCompare(details, input, endpoint.host, timeoutMs, signal);
+  if (unresolved) return envelope(details, unresolved, 'resolve');
+  const ip = details.ip!;
 
   const t0 = now();
   let socket: Socket;

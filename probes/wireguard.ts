@@ -8,9 +8,9 @@
 // real server stays silent to it. `clientkey=` in the input names a private
 // key the server knows (labs, tests, a volunteer's own server); only with one
 // is a server's silence evidence of blocking.
-import { comparisonPort, compareTcpTls, exchangeUdp, newHandshake, type EndpointDetails } from './endpoint_io.js';
+import { exchangeUdp, newEndpointDetails, resolveAndCompare, udpHandshake, type EndpointDetails } from './endpoint_io.js';
 import { decodeKey32, parseEndpointUrl } from './endpoint_url.js';
-import { failureOf, firstAddress, ProbeClock, ProbeInputError } from './net.js';
+import { ProbeClock, ProbeInputError } from './net.js';
 import type { Probe, ProbeInput, ProbeResult } from './types.js';
 import { buildInitiation, checkResponse, generatePair, publicKeyOf, type ResponseCheck } from './wireguard_noise.js';
 
@@ -37,26 +37,9 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   if (clientParam !== undefined && !clientKey) throw new ProbeInputError('wireguard: clientkey= is not a 32-byte base64 key');
 
   const envelope = clock.envelope<EndpointDetails>('wireguard');
-  const details: EndpointDetails = {
-    protocol: 'wireguard',
-    transport: 'udp',
-    endpoint: withoutSecrets(input.url),
-    ip: null,
-    port: endpoint.port,
-    connect: null,
-    tls: null,
-    handshake: null,
-    response: null,
-    comparison: null,
-    known_peer: clientKey !== null,
-  };
-  try {
-    details.ip = await firstAddress(input, endpoint.host, signal);
-  } catch (err) {
-    return envelope(details, failureOf(err, signal), 'resolve');
-  }
-  const compare = comparisonPort('udp', endpoint.port);
-  if (compare !== null) details.comparison = await compareTcpTls(details.ip, endpoint.host, compare, timeoutMs, signal);
+  const details: EndpointDetails = { ...newEndpointDetails('wireguard', 'udp', withoutSecrets(input.url), endpoint.port), known_peer: clientKey !== null };
+  const unresolved = await resolveAndCompare(details, input, endpoint.host, timeoutMs, signal);
+  if (unresolved) return envelope(details, unresolved, 'resolve');
 
   const initiatorStatic = clientKey ? { privateKey: clientKey, publicKey: publicKeyOf(clientKey) } : generatePair();
   const { message, state } = buildInitiation(serverKey, initiatorStatic);
@@ -68,17 +51,8 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
     return true;
   };
   // One initiation only: WireGuard refuses a replayed timestamp, and a resend would be one.
-  const exchange = await exchangeUdp(details.ip, endpoint.port, message, accept, timeoutMs, signal, timeoutMs + 1);
-  const handshake = (details.handshake = newHandshake());
-  Object.assign(handshake, {
-    sent: exchange.bytes_sent > 0,
-    answered: exchange.answer !== null,
-    unexpected_reply: exchange.answer === null && exchange.ignored > 0,
-    failure: exchange.failure,
-    response_ms: exchange.ms,
-    bytes_sent: exchange.bytes_sent,
-    bytes_received: exchange.bytes_received,
-  });
+  const exchange = await exchangeUdp(details.ip!, endpoint.port, message, accept, timeoutMs, signal, timeoutMs + 1);
+  const handshake = (details.handshake = udpHandshake(exchange));
   if (check) details.response = { ...(check as ResponseCheck), message_type: (check as ResponseCheck).type === 3 ? 'cookie_reply' : 'handshake_response' };
   return envelope(details, handshake.failure, 'read');
 }

@@ -115,7 +115,10 @@ async function start(config: CircumventionConfig): Promise<Running> {
     mkdirSync(join(bridgeDir, 'data', 'pt_state'), { recursive: true, mode: 0o700 });
     writeFileSync(join(bridgeDir, 'data', 'pt_state', 'obfs4_state.json'), JSON.stringify(tor.obfs4State));
     const pki = openvpnPki(join(config.dir, 'openvpn'));
-    const common = ['--tls-server', '--dev', 'null', '--local', openvpn.ip, '--lport', String(openvpn.port), '--ca', pki.ca, '--cert', pki.cert, '--key', pki.key, '--dh', 'none', '--verb', '3'];
+    const common = ['--tls-server', '--dev', 'null', '--local', openvpn.ip, '--lport', String(openvpn.port), '--ca', pki.ca, '--cert', pki.cert, '--key', pki.key, '--dh', 'none', '--verb', '3',
+      // A handshake the censor cut leaves the one-client TCP server waiting for it: give up after 3 s, not 60,
+      // so that the next scenario finds it listening again.
+      '--hand-window', '3'];
     const keyFile = join(config.dir, 'wireguard.key');
     writeFileSync(keyFile, `${wireguard.privateKey}\n`, { mode: 0o600 });
     const started = await Promise.all([
