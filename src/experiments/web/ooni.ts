@@ -17,7 +17,7 @@ import type {
   TlsDetails,
   TlsHandshakeResult,
 } from '../../../probes/types.js';
-import type { ControlAnswer, Measurement, Verdict } from '../../model.js';
+import type { ControlAnswer, Measurement } from '../../model.js';
 import { parseStoredTime } from '../../export/time.js';
 import { webSummaryKeys } from '../../export/ooni/web-summary.js';
 import { handshakeEvents, TransactionIds, type NetworkEvent } from '../../export/ooni/web-transactions.js';
@@ -30,39 +30,8 @@ export const INNOCUOUS_SNI_TAG = 'x_rasad_innocuous_sni';
 /** The tag of a handshake on 443 made for an http:// input's DNS consistency only. */
 export const DNS_CONSISTENCY_TAG = 'x_rasad_dns_consistency';
 
-export type Blocking = false | 'dns' | 'tcp_ip' | 'http-failure' | 'http-diff' | null;
-
-/**
- * OONI's `blocking` and `accessible` (ts-017 "Notable blocking and accessible
- * combinations") for a rasad verdict. Verdicts web_connectivity has no word
- * for (a session cut, throttling, an offline probe, inconclusive) are null/null;
- * x_rasad_verdict says what they are.
- */
-export function blockingOf(verdict: string): { blocking: Blocking; accessible: boolean | null } {
-  switch (verdict as Verdict) {
-    case 'ok':
-      return { blocking: false, accessible: true };
-    case 'down':
-    case 'site.geoblocked':
-      // The site refuses this country itself: not the state's blocking, but not accessible either.
-      return { blocking: false, accessible: false };
-    case 'dns.nxdomain':
-    case 'dns.injected':
-    case 'dns.timeout':
-      return { blocking: 'dns', accessible: false };
-    case 'tcp.blocked':
-      return { blocking: 'tcp_ip', accessible: false };
-    case 'tls.reset':
-    case 'http.reset':
-      // ts-017: "http-failure" covers TLS interference too, for historical reasons.
-      return { blocking: 'http-failure', accessible: false };
-    case 'http.blockpage':
-    case 'http.diff':
-      return { blocking: 'http-diff', accessible: false };
-    default:
-      return { blocking: null, accessible: null };
-  }
-}
+export { blockingOf, type Blocking } from './ooni-blocking.js';
+import { blockingOf } from './ooni-blocking.js';
 
 // DNS RCODEs by name (RFC 1035 4.1.1, RFC 6895): df-002 records the number.
 const RCODES: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
