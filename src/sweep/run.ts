@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { startPhase } from '../../probes/net.js';
 import { preferConnected } from '../../probes/tcp.js';
 import { withoutSecrets } from '../../probes/wireguard.js';
-import type { DnsDetails, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
+import type { DnsDetails, HttpHop, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
 import { unitFailure } from '../analysis/verdict.js';
 import type { LongControlView } from '../analysis/observation.js';
 import { askLongControl, type LongControlQuery } from './long-control.js';
@@ -21,6 +21,7 @@ import { BatchWriter } from './batch-writer.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
+import { keepOkPageBodies } from '../experiments/web/kept-body.js';
 import type { ControlAnswer, Measurement, VerdictResult } from '../model.js';
 import type { Store } from '../store/store.js';
 import type { RunSettlement, SettledRun } from '../store/runs.js';
@@ -257,11 +258,10 @@ function formatCounts(counts: Record<string, number>): string {
   return parts.length ? parts.join(' ') : 'nothing measured';
 }
 
-/** An ok measurement keeps its body's hash, length and title, not the sample: a blockpage's body is evidence, a normal page's is not. */
+/** What an ok http measurement keeps of its pages: src/experiments/web/kept-body.ts. */
 function stripBodySample(m: Measurement): void {
   if (m.probe !== 'http') return;
-  const details = m.details as { hops?: { body_sample: string | null }[] };
-  for (const hop of details.hops ?? []) hop.body_sample = null;
+  keepOkPageBodies(m.details as { hops?: HttpHop[] });
 }
 
 function measurementDeadlineMs(config: Config, kind: ProbeKind): number {

@@ -123,18 +123,30 @@ function tagsOf(h: TlsHandshakeResult, purpose: unknown): string[] {
   return [];
 }
 
+const CERTIFICATE_FAILURES: ReadonlySet<string> = new Set(['ssl_invalid_hostname', 'ssl_unknown_authority', 'ssl_invalid_certificate']);
+
+function isCertificateFailure(failure: string | null | undefined): boolean {
+  return typeof failure === 'string' && CERTIFICATE_FAILURES.has(failure);
+}
+
 function tlsHandshake(h: TlsHandshakeResult, shift: number, transactionId: number, tags: string[]): TlsStep {
   const address = endpoint(String(h.ip), num(h.port));
   const t0 = seconds(shift + num(h.t0));
   const t = seconds(shift + num(h.t));
   const certs = arr<unknown>(h.peer_certificates).filter((c): c is string => typeof c === 'string');
+  // The innocuous name is not the server's: its certificate is expected not
+  // to match, so it is a handshake without verification (df-006
+  // no_tls_verify), and a certificate verdict is no failure of it. OONI's
+  // pipeline joins steps by address too, and would otherwise read that
+  // mismatch as the site's own TLS failure.
+  const failure = h.innocuous && isCertificateFailure(h.failure) ? null : (h.failure ?? null);
   const entry: Record<string, unknown> = {
     network: 'tcp',
     address,
     cipher_suite: typeof h.cipher_suite === 'string' ? h.cipher_suite : '',
-    failure: h.failure ?? null,
+    failure,
     negotiated_protocol: h.alpn ?? '',
-    no_tls_verify: false,
+    no_tls_verify: h.innocuous === true,
     // df-006 MaybeBinaryData: the DER bytes, base64.
     peer_certificates: certs.map((data) => ({ format: 'base64', data })),
     server_name: h.server_name ?? '',
@@ -146,11 +158,12 @@ function tlsHandshake(h: TlsHandshakeResult, shift: number, transactionId: numbe
     x_cert_validation: h.cert_validation ?? null,
     x_peer_certificate: h.peer_certificate ?? null,
   };
+  if (failure !== (h.failure ?? null)) entry.x_certificate_failure = h.failure;
   if (h.purpose) entry.x_purpose = h.purpose;
   // The connect's end: recorded since connect_ms was; before, the handshake's start when known.
   const connectEnd =
     typeof h.connect_ms === 'number' ? Math.min(t, seconds(t0 + h.connect_ms / 1000)) : typeof h.handshake_ms === 'number' ? Math.max(t0, seconds(t - h.handshake_ms / 1000)) : t0;
-  const events = handshakeEvents({ address, t0, t, connectEnd, connectFailure: null, failure: h.failure ?? null, transactionId, tags });
+  const events = handshakeEvents({ address, t0, t, connectEnd, connectFailure: null, failure, transactionId, tags });
   return { entry, events };
 }
 
