@@ -143,7 +143,7 @@ const CANONICAL_TIME = /^"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A quoted time exactly as toISOString writes it, and a real one ("2025-02-30" would be moved to March by the full path). */
-function isCanonicalTime(json: string): boolean {
+export function isCanonicalTime(json: string): boolean {
   if (!CANONICAL_TIME.test(json)) return false;
   const year = Number(json.slice(1, 5));
   const month = Number(json.slice(6, 8));

@@ -5,7 +5,9 @@
 import type { Measurement, StoredEvent } from '../model.js';
 import type { MeasurementFilter, Store, UnreadableRows } from '../store/store.js';
 import { csvRecord, csvRow } from './csv.js';
-import { ooniMeasurements, type OoniStats } from './ooni/measurements.js';
+import { CsvByteEncoder } from './csv-bytes.js';
+import { ooniLines, type OoniStats } from './ooni/measurements.js';
+import { iterateUnitRows } from './ooni/unit-rows.js';
 import { csvFromMembers, csvFromReadyText, exportMembers, jsonlFromMembers } from './raw-record.js';
 import { EVENT_FIELDS, MEASUREMENT_FIELDS, eventRecord, measurementRecord, type RecordOptions } from './records.js';
 import type { ExportSink } from './sink.js';
@@ -85,8 +87,7 @@ export async function writeExport(
       // Always counted: a text that is not JSON must never be written as a line (the fast path does not parse).
       return writeRows(store.iterateExportTexts(request.filter, { unreadable: counter }), (row: [string, number]) => jsonlRow(row, options), sink, onProgress, request.salvage === true, counter);
     case 'csv':
-      await sink.write(csvRow(MEASUREMENT_FIELDS));
-      return writeRows(store.iterateExportTexts(request.filter, { unreadable: counter }), (row: [string, number]) => csvMeasurement(row, options), sink, onProgress, request.salvage === true, counter);
+      return writeRows(store.iterateExportTexts(request.filter, { unreadable: counter }), csvMeasurementBytes(options, sink), sink, onProgress, request.salvage === true, counter);
     case 'ooni':
       return writeOoni(store, request, sink, onProgress, unreadable, counter);
   }
@@ -128,15 +129,38 @@ function csvMeasurement([text, exportReady]: [string, number], options: RecordOp
   return members ? csvFromMembers(members, MEASUREMENT_FIELDS) : csvRecord(MEASUREMENT_FIELDS, measurementRecord(JSON.parse(text) as Measurement, options));
 }
 
+// The CSV rows go out as bytes: an export-ready row is encoded by one pass
+// over its bytes (csv-bytes.ts), any other the string way; the header first.
+function csvMeasurementBytes(options: RecordOptions, sink: ExportSink): RowOutput<[string, number]> {
+  const encoder = new CsvByteEncoder(MEASUREMENT_FIELDS, 'started_at');
+  encoder.appendText(csvRow(MEASUREMENT_FIELDS));
+  const send = (chunk: Buffer) => (sink.writeBytes ? sink.writeBytes(chunk) : sink.write(chunk.toString('utf8')));
+  return {
+    put(row) {
+      if (row[1] !== 1 || options.includeIp || !encoder.appendReady(row[0])) encoder.appendText(csvMeasurement(row, options));
+      const chunk = encoder.fullChunk();
+      return chunk ? send(chunk) : undefined;
+    },
+    flush: () => send(encoder.take()),
+  };
+}
+
 /** SQLite's word for a damaged file: the export stops there and reports it, keeping what it wrote. */
 function damage(err: unknown): string | null {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? (err as Error).message : null;
 }
 
+/** Where writeRows puts rows: encoded and gathered, a promise when a full chunk went out (await it). */
+interface RowOutput<T> {
+  put(row: T): Promise<void> | undefined;
+  /** Sends what is gathered and not yet sent. */
+  flush(): Promise<void> | undefined;
+}
+
 async function writeRows<T>(
   rows: Iterable<T>,
-  encode: (row: T) => string,
+  encode: ((row: T) => string) | RowOutput<T>,
   sink: ExportSink,
   onProgress: (read: number) => void,
   salvage: boolean,
@@ -147,10 +171,11 @@ async function writeRows<T>(
   const refuseUnreadable = () => {
     if (!salvage && unreadable.count > 0) throw new Error('a stored record is not valid JSON (the database is damaged)');
   };
+  const output: RowOutput<T> = typeof encode === 'function' ? { put: (row) => sink.write(encode(row)), flush: () => undefined } : encode;
   try {
     for (const row of rows) {
       refuseUnreadable();
-      const pending = sink.write(encode(row));
+      const pending = output.put(row);
       if (pending) await pending;
       onProgress(++read);
     }
@@ -158,6 +183,8 @@ async function writeRows<T>(
   } catch (err) {
     if (!salvage || (damaged = damage(err)) === null) throw err;
   }
+  // The rows before damage are kept (salvage): what is gathered goes out in both cases.
+  await output.flush();
   return { read, written: read, skipped: 0, unreadable: unreadable.count, damaged };
 }
 
@@ -172,8 +199,8 @@ async function writeOoni(
   // Read before streaming: while an iterator is open the connection cannot run another query.
   const runStarts = store.runStartTimes();
   const stats: OoniStats = { read: 0, written: 0, skipped: 0 };
-  const measurements = ooniMeasurements(
-    store.iterateMeasurementsByUnit(request.filter, { unreadable }),
+  const lines = ooniLines(
+    iterateUnitRows(store, request.filter, { unreadable }),
     {
       includeIp: request.includeIp,
       probeAsn: request.probeAsn,
@@ -184,8 +211,8 @@ async function writeOoni(
   );
   let damaged: string | null = null;
   try {
-    for (const m of measurements) {
-      const pending = sink.write(jsonLine(m));
+    for (const line of lines) {
+      const pending = sink.write(line);
       if (pending) await pending;
       onProgress(stats.read);
     }

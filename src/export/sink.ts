@@ -15,6 +15,12 @@ export interface ExportSink {
    * (await it before writing more), nothing when the text was only buffered.
    */
   write(text: string): Promise<void> | undefined;
+  /**
+   * Writes a chunk of UTF-8 bytes that a caller gathered itself (after any
+   * text still buffered). Await it before writing more. The chunk is the
+   * sink's from then on: the caller must not reuse it.
+   */
+  writeBytes?(chunk: Uint8Array): Promise<void>;
   /** Writes what is buffered and makes the output final. */
   finish(): Promise<void>;
   /** Gives the output up: a file export leaves nothing behind. */
@@ -32,6 +38,15 @@ abstract class BufferedSink implements ExportSink {
     return this.writeChunk(chunk);
   }
 
+  async writeBytes(chunk: Uint8Array): Promise<void> {
+    if (this.buffer.length > 0) {
+      const text = this.buffer;
+      this.buffer = '';
+      await this.writeChunk(text);
+    }
+    await this.writeChunk(chunk);
+  }
+
   async finish(): Promise<void> {
     if (this.buffer.length > 0) {
       const chunk = this.buffer;
@@ -46,7 +61,7 @@ abstract class BufferedSink implements ExportSink {
     await this.discard();
   }
 
-  protected abstract writeChunk(chunk: string): Promise<void>;
+  protected abstract writeChunk(chunk: string | Uint8Array): Promise<void>;
   protected abstract commit(): Promise<void>;
   protected abstract discard(): Promise<void>;
 }
@@ -64,7 +79,7 @@ export class StreamSink extends BufferedSink {
     stream.on('error', this.onError);
   }
 
-  protected async writeChunk(chunk: string): Promise<void> {
+  protected async writeChunk(chunk: string | Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     if (!this.stream.write(chunk)) await this.drained();
     if (this.failure) throw this.failure;
@@ -117,8 +132,8 @@ export class AtomicFileSink extends BufferedSink {
     return new AtomicFileSink(path, tempPath, handle);
   }
 
-  protected async writeChunk(chunk: string): Promise<void> {
-    const bytes = Buffer.from(chunk, 'utf8');
+  protected async writeChunk(chunk: string | Uint8Array): Promise<void> {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let offset = 0;
     while (offset < bytes.length) {
       const { bytesWritten } = await this.handle.write(bytes, offset, bytes.length - offset);

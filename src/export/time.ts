@@ -33,8 +33,24 @@ export { parseStoredTime, toIsoUtc } from '../records/time.js';
 
 /** OONI's measurement_start_time / test_start_time format: "2006-01-02 15:04:05", UTC. */
 export function ooniTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  // A unit's start and its run's start repeat from call to call, and one day's
+  // date part serves many: toISOString per measurement was a fiftieth of an export.
+  if (!(ms >= 0 && ms < YEAR_10000_MS)) return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  const second = Math.floor(ms / 1000);
+  const day = Math.floor(second / 86400);
+  if (day !== cachedDay) {
+    cachedDayText = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    cachedDay = day;
+  }
+  const inDay = second - day * 86400;
+  return `${cachedDayText} ${TWO_DIGITS[Math.floor(inDay / 3600)]}:${TWO_DIGITS[Math.floor(inDay / 60) % 60]}:${TWO_DIGITS[inDay % 60]}`;
 }
+
+// toISOString writes four-digit years up to 9999; beyond, and for an invalid time (which throws), ooniTime asks it.
+const YEAR_10000_MS = 253_402_300_800_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+let cachedDay = NaN;
+let cachedDayText = '';
 
 /** OONI's compact report-id timestamp: "20060102T150405Z". */
 export function ooniCompactTime(ms: number): string {

@@ -139,6 +139,35 @@ export function* iterateMeasurementsByUnit(db: Database, filter: MeasurementFilt
   yield* parsedRecords(rows, options);
 }
 
+/** A stored measurement and whether it was stored scrubbed and export-ready (export_ready = 1). */
+export interface FlaggedMeasurement {
+  m: Measurement;
+  ready: boolean;
+}
+
+/**
+ * iterateMeasurementsByUnit with each row's export_ready flag: a row stored
+ * export-ready was scrubbed at storage, so an export need not scrub it again.
+ * A database from before that column reads as not ready.
+ */
+export function* iterateMeasurementsByUnitWithFlags(db: Database, filter: MeasurementFilter = {}, options: ReadOptions = {}): IterableIterator<FlaggedMeasurement> {
+  const { where, params } = measurementWhere(filter);
+  const flag = hasColumn(db, 'measurements', 'export_ready') ? 'export_ready' : '0';
+  const rows = db.prepare(`SELECT record, ${flag} FROM measurements ${where} ORDER BY run_id, url, started_at, id`).raw().iterate(params) as Iterable<[string, number]>;
+  const counter = options.unreadable;
+  for (const [text, ready] of rows) {
+    let m: Measurement;
+    try {
+      m = JSON.parse(text) as Measurement;
+    } catch (err) {
+      if (!counter) throw err;
+      counter.count++;
+      continue;
+    }
+    yield { m, ready: ready === 1 };
+  }
+}
+
 export function countMeasurements(db: Database, filter: MeasurementFilter = {}): number {
   const { where, params } = measurementWhere(filter);
   return (db.prepare(`SELECT count(*) AS n FROM measurements ${where}`).get(params) as { n: number }).n;

@@ -139,6 +139,11 @@ export class Store {
     return measurements.iterateMeasurementsByUnit(this.db, filter, options);
   }
 
+  /** iterateMeasurementsByUnit with each row's export_ready flag (see measurements.ts). */
+  iterateMeasurementsByUnitWithFlags(filter: MeasurementFilter = {}, options: measurements.ReadOptions = {}): IterableIterator<measurements.FlaggedMeasurement> {
+    return measurements.iterateMeasurementsByUnitWithFlags(this.db, filter, options);
+  }
+
   // --- events and the change detector -------------------------------------
 
   insertEvents(batch: StoredEvent[]): void {

@@ -80,3 +80,33 @@ describe('AtomicFileSink', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('writeBytes', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps byte chunks in order with the text buffered before them, in a file and in a stream', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rasad-sink-bytes-'));
+    const path = join(dir, 'out.csv');
+    const file = await AtomicFileSink.create(path);
+    const received: Buffer[] = [];
+    const stream = new StreamSink(
+      new Writable({
+        write(chunk: Buffer, _enc, callback) {
+          received.push(Buffer.from(chunk));
+          callback();
+        },
+      }),
+    );
+    for (const sink of [file, stream]) {
+      sink.write('header\r\n');
+      await sink.writeBytes(Buffer.from('row 1 ✓\r\n', 'utf8'));
+      sink.write('row 2\r\n');
+      await sink.writeBytes(Buffer.from('row 3\r\n', 'utf8'));
+      await sink.finish();
+    }
+    const expected = 'header\r\nrow 1 ✓\r\nrow 2\r\nrow 3\r\n';
+    expect(readFileSync(path, 'utf8')).toBe(expected);
+    expect(Buffer.concat(received).toString('utf8')).toBe(expected);
+  });
+});

@@ -37,3 +37,18 @@ describe('OONI times', () => {
     expect(toIsoUtc(null)).toBeNull();
   });
 });
+
+describe('ooniTime, remembered by day and second', () => {
+  const byIso = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+  it('writes what toISOString writes, from one call to the next, at the edges of a second, a day and the four-digit years', () => {
+    const times = [0, 999, 1000, 86_399_999, 86_400_000, 951_782_400_000 /* 2000-02-29 */, 1_748_772_000_123, 253_402_300_799_999, -1, -86_400_001, 253_402_300_800_000, 0.5];
+    // Interleaved, as a unit's start and its run's start alternate.
+    for (let i = 0; i < 5000; i++) times.push(1_700_000_000_000 + i * 7_919_113, 1_700_000_000_000 + (i % 7) * 1000);
+    for (const ms of times) expect(ooniTime(ms), String(ms)).toBe(byIso(ms));
+  });
+
+  it('still refuses a time that is not one', () => {
+    expect(() => ooniTime(Number.NaN)).toThrow(RangeError);
+  });
+});

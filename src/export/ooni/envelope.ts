@@ -104,3 +104,68 @@ export function envelope(m: EnvelopeInput, options: EnvelopeOptions): Record<str
     test_version: m.testVersion,
   };
 }
+
+/**
+ * envelope()'s JSON lines, written as text: the members that are the same
+ * for every measurement of an export (annotations, probe fields, software)
+ * are serialised once, report ids once per run and test, and only test_keys
+ * and the few other varying members are stringified per measurement. Gives
+ * the bytes of `JSON.stringify(envelope(m, options)) + "\n"`, key order
+ * included (tests/export/fast-path-golden.test.ts).
+ */
+export class EnvelopeLines {
+  private readonly head: string;
+  private readonly probeMembers: string;
+  private readonly softwareMembers: string;
+  private readonly extensions = new WeakMap<object, string>();
+  private readonly reportIds = new Map<string, string>();
+
+  constructor(private readonly options: EnvelopeOptions) {
+    this.head = `{"annotations":${JSON.stringify(annotations())},"data_format_version":${JSON.stringify(DATA_FORMAT_VERSION)},"extensions":`;
+    this.probeMembers = `,"probe_asn":${JSON.stringify(options.probeAsn)},"probe_cc":${JSON.stringify(options.probeCc)},"probe_ip":${JSON.stringify(WITHHELD_PROBE_IP)},"report_id":`;
+    this.softwareMembers = `,"software_name":${JSON.stringify(SOFTWARE_NAME)},"software_version":${JSON.stringify(version())},"test_helpers":{},"test_keys":`;
+  }
+
+  line(m: EnvelopeInput): string {
+    return (
+      this.head +
+      this.extensionsJson(m.extensions) +
+      ',"input":' +
+      JSON.stringify(m.input) +
+      ',"measurement_start_time":' +
+      JSON.stringify(ooniTime(m.measurementStartMs)) +
+      this.probeMembers +
+      JSON.stringify(this.reportId(m)) +
+      this.softwareMembers +
+      JSON.stringify(m.testKeys) +
+      ',"test_name":' +
+      JSON.stringify(m.testName) +
+      ',"test_runtime":' +
+      JSON.stringify(m.runtimeS) +
+      ',"test_start_time":' +
+      JSON.stringify(ooniTime(m.testStartMs)) +
+      ',"test_version":' +
+      JSON.stringify(m.testVersion) +
+      '}\n'
+    );
+  }
+
+  private extensionsJson(extensions: Record<string, number>): string {
+    let json = this.extensions.get(extensions);
+    if (json === undefined) this.extensions.set(extensions, (json = JSON.stringify(extensions)));
+    return json;
+  }
+
+  // A hash per measurement was a twentieth of the export; one run's measurements of one test share the id.
+  private reportId(m: EnvelopeInput): string {
+    const key = `${m.runId}\n${m.testName}\n${m.testStartMs}`;
+    let id = this.reportIds.get(key);
+    if (id === undefined) {
+      id = reportId(m.runId, m.testStartMs, m.testName, this.options.probeCc, this.options.probeAsn);
+      // Bounded: an export of many runs must not hold every id.
+      if (this.reportIds.size >= 4096) this.reportIds.clear();
+      this.reportIds.set(key, id);
+    }
+    return id;
+  }
+}

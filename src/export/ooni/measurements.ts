@@ -8,7 +8,8 @@ import { experimentOfProbe } from '../../experiments/registry.js';
 import type { Experiment } from '../../experiments/types.js';
 import type { Measurement } from '../../model.js';
 import { scrubErrorStrings } from '../privacy.js';
-import { envelope, type EnvelopeOptions } from './envelope.js';
+import { envelope, EnvelopeLines, type EnvelopeInput, type EnvelopeOptions } from './envelope.js';
+import { unflaggedRows, type UnitRow } from './unit-rows.js';
 
 export interface OoniOptions extends EnvelopeOptions {
   includeIp: boolean;
@@ -29,20 +30,43 @@ export interface OoniStats {
 // (run, url) is bad data, and is cut into several measurements rather than held.
 const MAX_UNIT_MEASUREMENTS = 64;
 
+/** OONI measurements as objects (the uploader's); every row is scrubbed again unless includeIp. */
 export function* ooniMeasurements(rows: Iterable<Measurement>, options: OoniOptions, stats: OoniStats): Generator<Record<string, unknown>> {
+  for (const unit of ooniUnits(unflaggedRows(rows), stats)) yield envelope(unitInput(unit, options), options);
+}
+
+/**
+ * OONI measurements as JSONL lines, the bytes of JSON.stringify(ooniMeasurements'
+ * object) plus a newline: the envelope's constant parts are serialised once
+ * (envelope.ts EnvelopeLines), and a unit of rows stored export-ready (scrubbed
+ * at storage) is not scrubbed again.
+ */
+export function* ooniLines(rows: Iterable<UnitRow>, options: OoniOptions, stats: OoniStats): Generator<string> {
+  const lines = new EnvelopeLines(options);
+  for (const unit of ooniUnits(rows, stats)) yield lines.line(unitInput(unit, options));
+}
+
+interface Unit {
+  experiment: Experiment<unknown>;
+  measurements: Measurement[];
+  /** Every row was stored scrubbed (export_ready). */
+  ready: boolean;
+}
+
+function* ooniUnits(rows: Iterable<UnitRow>, stats: OoniStats): Generator<Unit> {
   // The open units of the current (run, input), by experiment: a long-lived probe of the
   // same input may interleave with a web unit's probes when one run held both.
   let inputKey: string | null = null;
-  const open = new Map<Experiment<unknown>, Measurement[]>();
+  const open = new Map<Experiment<unknown>, Unit>();
   const close = function* (experiment: Experiment<unknown>) {
     const unit = open.get(experiment);
     open.delete(experiment);
-    if (unit?.length) {
+    if (unit?.measurements.length) {
       stats.written++;
-      yield unitMeasurement(experiment, unit, options);
+      yield unit;
     }
   };
-  for (const m of rows) {
+  for (const { m, ready } of rows) {
     stats.read++;
     const experiment = m && typeof m === 'object' ? experimentOfProbe(m.probe) : undefined;
     if (!experiment) {
@@ -54,33 +78,33 @@ export function* ooniMeasurements(rows: Iterable<Measurement>, options: OoniOpti
       for (const e of [...open.keys()]) yield* close(e);
       inputKey = key;
     }
-    const unit = open.get(experiment) ?? [];
-    open.set(experiment, unit);
-    unit.push(m);
+    let unit = open.get(experiment);
+    if (!unit) open.set(experiment, (unit = { experiment, measurements: [], ready: true }));
+    unit.measurements.push(m);
+    unit.ready &&= ready;
     // A one-probe experiment's unit is complete with its measurement; a retried unit is cut when it grows past bad-data size.
-    if (experiment.probes.length === 1 || unit.length >= MAX_UNIT_MEASUREMENTS) yield* close(experiment);
+    if (experiment.probes.length === 1 || unit.measurements.length >= MAX_UNIT_MEASUREMENTS) yield* close(experiment);
   }
   for (const e of [...open.keys()]) yield* close(e);
 }
 
-function unitMeasurement(experiment: Experiment<unknown>, unit: Measurement[], options: OoniOptions): Record<string, unknown> {
+function unitInput({ experiment, measurements: unit, ready }: Unit, options: OoniOptions): EnvelopeInput {
   const first = unit[0]!;
   const { testKeys, startMs, runtimeS } = experiment.ooni.keys(unit);
-  if (!options.includeIp) scrubErrorStrings(testKeys);
+  // Rows stored export-ready were scrubbed at storage, and the mapping moves
+  // only strings that were under error-text keys to error-text keys: scrubbing again would change nothing.
+  if (!options.includeIp && !ready) scrubErrorStrings(testKeys);
   const input = String(first.url ?? '');
   const runId = String(first.run_id ?? '');
-  return envelope(
-    {
-      testName: experiment.ooni.testName(input),
-      testVersion: experiment.ooni.testVersion(input),
-      input,
-      runId,
-      measurementStartMs: startMs,
-      testStartMs: options.runStart(runId) ?? startMs,
-      runtimeS,
-      extensions: experiment.ooni.extensions,
-      testKeys,
-    },
-    options,
-  );
+  return {
+    testName: experiment.ooni.testName(input),
+    testVersion: experiment.ooni.testVersion(input),
+    input,
+    runId,
+    measurementStartMs: startMs,
+    testStartMs: options.runStart(runId) ?? startMs,
+    runtimeS,
+    extensions: experiment.ooni.extensions,
+    testKeys,
+  };
 }

@@ -66,8 +66,17 @@ export function handshakeEvents(h: {
   transactionId: number;
   tags: string[];
 }): NetworkEvent[] {
-  // Literal objects of one shape (no spread): the export builds millions of them.
-  const event = (operation: string, failure: string | null, t0: number, t: number): NetworkEvent => ({
+  if (h.connectFailure !== null) return [event(h, 'connect', h.connectFailure, h.t0, h.connectEnd)];
+  return [
+    event(h, 'connect', null, h.t0, h.connectEnd),
+    event(h, 'tls_handshake_start', null, h.connectEnd, h.connectEnd),
+    event(h, 'tls_handshake_done', h.failure, h.connectEnd, h.t),
+  ];
+}
+
+// Literal objects of one shape (no spread), built by a function made once, not per handshake: the export builds millions of them.
+function event(h: { address: string; tags: string[]; transactionId: number }, operation: string, failure: string | null, t0: number, t: number): NetworkEvent {
+  return {
     address: h.address,
     failure,
     operation,
@@ -76,11 +85,5 @@ export function handshakeEvents(h: {
     t,
     tags: h.tags,
     transaction_id: h.transactionId,
-  });
-  if (h.connectFailure !== null) return [event('connect', h.connectFailure, h.t0, h.connectEnd)];
-  return [
-    event('connect', null, h.t0, h.connectEnd),
-    event('tls_handshake_start', null, h.connectEnd, h.connectEnd),
-    event('tls_handshake_done', h.failure, h.connectEnd, h.t),
-  ];
+  };
 }
