@@ -32,7 +32,7 @@ import { procCpuSeconds } from './lib/proc.js';
 import type { RealisticWorldStats } from './lib/realistic-world.js';
 import { realisticTargetsFile } from './lib/realistic-world.js';
 import type { ProcessUsage } from './lib/report-usage.js';
-import { readSweepDb, type SweepDbFigures } from './lib/sweep-figures.js';
+import { readSweepDb, type SweepDbFigures, longestUnitSeconds, workIdealSeconds } from './lib/sweep-figures.js';
 import { fixed, formatTable } from './lib/table.js';
 import { atTeardown } from './lib/teardown.js';
 import { makeTestPki, type TestPki } from './lib/test-ca.js';
@@ -163,28 +163,6 @@ function unitSeconds(serial: RunFigures): number {
   return serial.db.sweepS === null ? Number.NaN : serial.db.sweepS / Math.max(1, serial.targets);
 }
 
-/**
- * The longest unit of the serial run: the gap between one unit's first
- * probe and the next unit's (units ran one after the other, retries and
- * the control wait included). No sweep can end before its longest unit.
- */
-function longestUnitSeconds(serial: RunFigures): number {
-  const firstStart = new Map<string, number>();
-  for (const t of serial.db.timings) {
-    const at = Date.parse(t.started_at);
-    if (Number.isFinite(at) && at < (firstStart.get(t.url) ?? Infinity)) firstStart.set(t.url, at);
-  }
-  const starts = [...firstStart.values()].sort((a, b) => a - b);
-  let longest = 0;
-  for (let i = 1; i < starts.length; i++) longest = Math.max(longest, (starts[i]! - starts[i - 1]!) / 1000);
-  return longest;
-}
-
-/** Work over concurrency, but never less than the longest unit. */
-export function workIdealSeconds(targets: number, concurrency: number, unitS: number, longestS: number): number {
-  return Math.max((targets * unitS) / Math.max(1, concurrency), longestS);
-}
-
 function printRuns(title: string, runs: RunFigures[], unitS: number, longestS: number, baseline: RunFigures | null): void {
   console.log(title);
   const rows = runs.map((r) => {
@@ -283,7 +261,7 @@ await runBench(usage, async () => {
 
     const serial = await runOnce(setup, world, trusts[0] as Trust, sample, 1, 'default');
     const unitS = unitSeconds(serial);
-    const longestS = longestUnitSeconds(serial);
+    const longestS = longestUnitSeconds(serial.db.timings);
     if (!(unitS > 0)) throw new Error('the serial run has no duration: the ideal cannot be computed');
     console.log('');
     printRuns(`calibration: ${sample} targets at concurrency 1: ${fixed(unitS, 3)} s per unit end to end, the longest ${fixed(longestS, 3)} s`, [serial], unitS, longestS, null);

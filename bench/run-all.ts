@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchUsageError, parseBenchFlags, runBench } from './lib/args.js';
 import { fixed, formatTable } from './lib/table.js';
 
-const usage = `Usage: node --import tsx bench/run-all.ts [--smoke] [--only sweep,realistic,soak,sessions,store,export]
+const usage = `Usage: node --import tsx bench/run-all.ts [--smoke] [--only sweep,realistic,bundled,soak,sessions,store,export]
 
   --smoke      the smallest sizes (CI)
   --only LIST  run only these benches
@@ -33,6 +33,7 @@ function plan(smoke: boolean): BenchRun[] {
     ? [
         { name: 'sweep', script: 'bench/sweep.ts', args: ['--targets', '20', '--concurrency', '5,20', '--latency-ms', '20', '--uv-threads', 'default'] },
         { name: 'realistic', script: 'bench/realistic.ts', args: ['--targets', '20', '--concurrency', '10,20', '--rtt-ms', '20', '--sample', '10', '--trust', 'extra-ca'] },
+        { name: 'bundled', script: 'bench/bundled.ts', args: ['--concurrency', '20', '--latency-ms', '20'] },
         // Targets 0-8 hold no failing one: a sweep is about one DNS listen window, so 11 sweeps stay short.
         { name: 'soak', script: 'bench/soak.ts', args: ['--sweeps', '11', '--targets', '9', '--rtt-ms', '5', '--modes', 'extra-ca'] },
         { name: 'sessions', script: 'bench/sessions.ts', args: ['--sessions', '20', '--hold-s', '1'] },
@@ -42,6 +43,7 @@ function plan(smoke: boolean): BenchRun[] {
     : [
         { name: 'sweep', script: 'bench/sweep.ts', args: ['--targets', '200', '--concurrency', '50,200', '--latency-ms', '50', '--uv-threads', 'default,64'] },
         { name: 'realistic', script: 'bench/realistic.ts', args: ['--targets', '200', '--concurrency', '50,200', '--rtt-ms', '150', '--sample', '20'] },
+        { name: 'bundled', script: 'bench/bundled.ts', args: ['--concurrency', '20,50', '--latency-ms', '50'] },
         { name: 'soak', script: 'bench/soak.ts', args: ['--sweeps', '30', '--targets', '20', '--modes', 'extra-ca,plain'] },
         { name: 'sessions', script: 'bench/sessions.ts', args: ['--sessions', '200', '--hold-s', '10'] },
         { name: 'store', script: 'bench/store.ts', args: ['--rows', '20000', '--batch', '500'] },

@@ -29,6 +29,7 @@ import type { ProcessUsage } from './lib/report-usage.js';
 import { criticalPath, idealSeconds, readSweepDb, type CriticalPath, type SweepDbFigures } from './lib/sweep-figures.js';
 import { fixed, formatTable } from './lib/table.js';
 import { atTeardown } from './lib/teardown.js';
+import { FIXED_PATH_CONFIG } from './lib/sweep-config.js';
 import { MAX_TARGETS, targetsFile } from './lib/world.js';
 import { startWorldProcess, type WorldProcess } from './lib/world-process.js';
 
@@ -52,14 +53,7 @@ const GOAL_CONCURRENCY = [50, 200];
 const SERIAL_TARGETS = 5;
 
 /** The probe settings that keep a unit's critical path known: no listening for late DNS answers, no retries, no control. */
-const CONFIG = {
-  probe: { dnsListenWindowMs: 0, timeoutMs: 5000 },
-  retries: 0,
-  perHostConcurrency: 2,
-  controls: [],
-  webhooks: [],
-  http: { enabled: false },
-};
+const CONFIG = FIXED_PATH_CONFIG;
 
 interface RunFigures {
   label: string;

@@ -45,6 +45,15 @@ export class BenchNetns {
     return ['ip', 'netns', 'exec', this.name, ...command];
   }
 
+  /**
+   * Adds each address to the namespace's `lo` (as /32), so that connections
+   * to a fixed public address a probe uses end at a listener in here. The
+   * addresses exist only in this namespace and go with it.
+   */
+  addLoopbackAddresses(addresses: readonly string[]): void {
+    for (const ip of addresses) execFileSync('ip', ['netns', 'exec', this.name, 'ip', 'addr', 'add', `${ip}/32`, 'dev', 'lo'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
   destroy(): void {
     this.teardown.run();
   }

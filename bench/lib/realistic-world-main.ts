@@ -6,9 +6,9 @@
 // Prints `world-ready {json}` when it listens; on stdin, `stats` prints
 // `world-stats {json}`; the end of stdin stops it.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { BenchUsageError, nonNegativeNumber, parseBenchFlags, positiveInt, runBench } from './args.js';
 import { startRealisticWorld } from './realistic-world.js';
+import { serveWorldOverStdio } from './world-stdio.js';
 import { MAX_TARGETS } from './world.js';
 
 const usage = 'Usage: realistic-world-main.ts --targets N --rtt-ms D --cert F --key F\n';
@@ -32,11 +32,5 @@ await runBench(usage, async () => {
     httpPort: 80,
     httpsPort: 443,
   });
-  process.stdout.write(`world-ready ${JSON.stringify({ http_port: world.httpPort, https_port: world.httpsPort })}\n`);
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    if (line.trim() === 'stats') process.stdout.write(`world-stats ${JSON.stringify(world.stats())}\n`);
-  });
-  await new Promise<void>((resolve) => lines.once('close', resolve));
-  await world.close();
+  await serveWorldOverStdio(world, { http_port: world.httpPort, https_port: world.httpsPort });
 });

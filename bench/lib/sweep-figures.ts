@@ -109,3 +109,25 @@ export function criticalPath(timings: StoredTiming[]): CriticalPath {
 export function idealSeconds(targets: number, concurrency: number, criticalPathS: number): number {
   return Math.ceil(targets / Math.max(1, concurrency)) * criticalPathS;
 }
+
+/**
+ * The longest unit of a serial run (concurrency 1): the gap between one
+ * unit's first probe and the next unit's, retries and waits included. No
+ * sweep can end before its longest unit. Units are told apart by URL.
+ */
+export function longestUnitSeconds(timings: StoredTiming[]): number {
+  const firstStart = new Map<string, number>();
+  for (const t of timings) {
+    const at = Date.parse(t.started_at);
+    if (Number.isFinite(at) && at < (firstStart.get(t.url) ?? Infinity)) firstStart.set(t.url, at);
+  }
+  const starts = [...firstStart.values()].sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < starts.length; i++) longest = Math.max(longest, (starts[i]! - starts[i - 1]!) / 1000);
+  return longest;
+}
+
+/** The work-based ideal: the serial run's unit-seconds over the concurrency, but never less than the longest unit. */
+export function workIdealSeconds(units: number, concurrency: number, unitS: number, longestS: number): number {
+  return Math.max((units * unitS) / Math.max(1, concurrency), longestS);
+}

@@ -1,5 +1,5 @@
 // A test certificate authority and one server certificate for
-// *.bench.test, made with the openssl CLI, so that the benches' HTTPS
+// *.bench.test (or the names given), made with the openssl CLI, so that the benches' HTTPS
 // targets validate the way real sites do: through a CA the client trusts.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export function makeTestPki(dir: string): TestPki {
+/** A CA and one server certificate for `names` (DNS names, wildcards allowed; *.bench.test by default). */
+export function makeTestPki(dir: string, names: readonly string[] = [`*.${BENCH_ZONE}`]): TestPki {
   const caKey = join(dir, 'ca.key');
   const caFile = join(dir, 'ca.pem');
   const key = join(dir, 'server.key');
@@ -28,8 +29,8 @@ export function makeTestPki(dir: string): TestPki {
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '7',
     '-subj', '/CN=rasad bench CA', '-keyout', caKey, '-out', caFile,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  writeFileSync(ext, `subjectAltName=DNS:*.${BENCH_ZONE}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=*.${BENCH_ZONE}`, '-keyout', key, '-out', csr]);
+  writeFileSync(ext, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${names[0]}`, '-keyout', key, '-out', csr]);
   openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-extfile', ext, '-days', '7']);
   return { caFile, caPem: readFileSync(caFile, 'utf8'), certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
 }

@@ -5,8 +5,8 @@
 //
 // Prints one line `world-ready {json}` when it listens. Then, on stdin, the
 // line `stats` prints `world-stats {json}`; the end of stdin stops it.
-import { createInterface } from 'node:readline';
 import { nonNegativeNumber, parseBenchFlags, positiveInt, runBench } from './args.js';
+import { serveWorldOverStdio } from './world-stdio.js';
 import { MAX_TARGETS, startWorld } from './world.js';
 
 const usage = 'Usage: world-main.ts --targets N --latency-ms D [--dns-port 53] [--http-port 80] [--host 0.0.0.0]\n';
@@ -27,11 +27,5 @@ await runBench(usage, async () => {
     httpHost: flags.host ?? '0.0.0.0',
     httpPort: positiveInt('http-port', flags['http-port'], 80, 65535),
   });
-  process.stdout.write(`world-ready ${JSON.stringify({ dns_port: world.dnsPort, http_port: world.httpPort })}\n`);
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    if (line.trim() === 'stats') process.stdout.write(`world-stats ${JSON.stringify(world.stats())}\n`);
-  });
-  await new Promise<void>((resolve) => lines.once('close', resolve));
-  await world.close();
+  await serveWorldOverStdio(world, { dns_port: world.dnsPort, http_port: world.httpPort });
 });

@@ -5,17 +5,17 @@
 // path of one target is known: about one latency for DNS and one for HTTP.
 // Target i lives at its own loopback address 127.x.y.z, as distinct hosts
 // would, and all of 127/8 reaches the one listener.
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeMessage, encodeMessage, RCODE, RR_TYPE, type DnsMessage } from '../../probes/dns_codec.js';
+import { encodeMessage, RCODE, RR_TYPE, type DnsMessage } from '../../probes/dns_codec.js';
+import { Delay } from './delay.js';
+import { startDnsServer } from './dns-server.js';
 
 /** The zone of the bench's targets. `.test` is reserved (RFC 6761): never a real name. */
 export const BENCH_ZONE = 'bench.test';
 /** Addresses per third octet, so that no target gets a .0 or .255 address. */
 const PER_BLOCK = 254;
 export const MAX_TARGETS = PER_BLOCK * 254;
-const DNS_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 export function targetHost(i: number): string {
   return `t${i}.${BENCH_ZONE}`;
@@ -88,54 +88,27 @@ function page(host: string): string {
 
 export async function startWorld(options: WorldOptions): Promise<World> {
   const stats: WorldStats = { dns_receive_buffer: 0, dns_queries: 0, dns_answers: 0, dns_nxdomain: 0, http_connections: 0, http_requests: 0 };
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (fn: () => void) => {
-    if (options.latencyMs <= 0) return fn();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, options.latencyMs);
-    timers.add(t);
-  };
-
-  // A sweep's first burst is a few queries per unit in flight at once: the
-  // default 208 KiB receive buffer drops some, and a dropped query costs the
-  // probe a whole timeout. The kernel caps this at net.core.rmem_max.
-  const dns: UdpSocket = createSocket({ type: 'udp4', recvBufferSize: DNS_RECEIVE_BUFFER });
-  dns.on('error', (err) => process.stderr.write(`bench world dns: ${err.message}\n`));
-  dns.on('message', (raw, from) => {
-    stats.dns_queries++;
-    let query: DnsMessage;
-    try {
-      query = decodeMessage(raw);
-    } catch {
-      return; // not DNS: a real server would drop it too
-    }
-    let answer: ReturnType<typeof answerFor>;
-    try {
-      answer = answerFor(query, options.targets);
-    } catch {
-      return; // a name that cannot be echoed back (not printable ASCII): drop it
-    }
-    if (!answer) return;
-    if (answer.kind === 'answer') stats.dns_answers++;
-    if (answer.kind === 'nxdomain') stats.dns_nxdomain++;
-    later(() => dns.send(answer.reply, from.port, from.address));
+  const delay = new Delay(options.latencyMs);
+  const dns = await startDnsServer({
+    host: options.dnsHost,
+    port: options.dnsPort,
+    delay,
+    label: 'bench world',
+    onQuery: () => stats.dns_queries++,
+    answer(query) {
+      const answer = answerFor(query, options.targets);
+      if (answer?.kind === 'answer') stats.dns_answers++;
+      if (answer?.kind === 'nxdomain') stats.dns_nxdomain++;
+      return answer?.reply ?? null;
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    dns.once('error', reject);
-    dns.bind(options.dnsPort, options.dnsHost, () => {
-      dns.off('error', reject);
-      stats.dns_receive_buffer = dns.getRecvBufferSize();
-      resolve();
-    });
-  });
+  stats.dns_receive_buffer = dns.receiveBuffer;
 
   const http: Server = createServer((req, res) => {
     stats.http_requests++;
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     const body = page(host);
-    later(() => {
+    delay.later(() => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
       res.end(body);
     });
@@ -152,12 +125,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   });
 
   return {
-    dnsPort: dns.address().port,
+    dnsPort: dns.port,
     httpPort: (http.address() as AddressInfo).port,
     stats: () => ({ ...stats }),
     async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      delay.clear();
       dns.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

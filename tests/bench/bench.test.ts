@@ -83,13 +83,13 @@ describe('bench/run-all.ts --smoke', () => {
 
   beforeAll(async () => {
     if (!IS_ROOT) throw new Error(NOT_ROOT);
-    out = await runBenchScript(['bench/run-all.ts', '--smoke'], 290_000);
-  }, 300_000);
+    out = await runBenchScript(['bench/run-all.ts', '--smoke'], 390_000);
+  }, 400_000);
 
   it('exits 0 and its summary lists every bench with exit 0', () => {
     expect(out.code, `stderr:\n${out.stderr}\nstdout:\n${out.stdout}`).toBe(0);
     const summary = requireTable(out.stdout, 'bench');
-    expect(summary.rows.map((r) => r.bench).sort()).toEqual(['export', 'realistic', 'sessions', 'soak', 'store', 'sweep']);
+    expect(summary.rows.map((r) => r.bench).sort()).toEqual(['bundled', 'export', 'realistic', 'sessions', 'soak', 'store', 'sweep']);
     for (const row of summary.rows) {
       expect(row.exit, `bench ${row.bench}`).toBe('0');
       expectFinite(row, ['seconds']);
@@ -177,6 +177,46 @@ describe('bench/run-all.ts --smoke', () => {
     // Targets 9 and 19 fail (NXDOMAIN, reset), the rest are up: the verdicts say so.
     expect(text).toMatch(/verdicts \(extra-ca, concurrency 20\): ok=72 down=8/);
     expect(text).toMatch(/goals: ratio <= 1\.3 at concurrency 50 and 200; <= 1 ms CPU per measurement/);
+  });
+
+  it('bundled: a serial run and one at concurrency 20 of the whole bundled list, apps and Tor included, with the plain ratio beside', () => {
+    const text = section(out.stdout, 'bundled');
+    const calibration = /calibration: concurrency 1: (\d+) units, ([0-9.]+) s per unit end to end, the longest ([0-9.]+) s/.exec(text);
+    expect(calibration, text).not.toBeNull();
+    const units = Number(calibration![1]);
+    expect(units).toBeGreaterThan(50);
+    // The longest unit is at least one DNS answer and one HTTP response, each held 20 ms.
+    expect(Number(calibration![3])).toBeGreaterThanOrEqual(0.036);
+    const table = requireTable(text, 'concurrency');
+    expect(table.rows.map((r) => Number(r.concurrency))).toEqual([1, 20]);
+    const [serial, sweep] = table.rows as [Record<string, string>, Record<string, string>];
+    for (const row of [serial, sweep]) {
+      expect(num(row.units)).toBe(units);
+      expectFinite(row, ['measurements', 'wall-s', 'sweep-s', 'ideal-s', 'ratio', 'cpu-ms/meas', 'cpu-s', 'peak-rss-MiB', 'world-cpu-s']);
+      expect(num(row['wall-s'])).toBeGreaterThan(num(row['sweep-s']));
+    }
+    // Both runs measured the same list; the serial run is its own ideal.
+    expect(sweep.measurements).toBe(serial.measurements);
+    expect(num(serial.ratio)).toBeCloseTo(1, 1);
+    expectFinite(sweep, ['plain-ratio']);
+    expect(['meets', 'MISSES']).toContain(sweep.goal);
+    // Every app, and each Tor authority's OR and directory port, was measured in both runs.
+    for (const c of [1, 20]) {
+      const probes = new RegExp(`measurements by probe \\(concurrency ${c}\\): (.*)`).exec(text);
+      expect(probes, text).not.toBeNull();
+      for (const app of ['telegram', 'whatsapp', 'signal', 'facebook_messenger']) expect(probes![1]).toMatch(new RegExp(`\\b${app}=1\\b`));
+      expect(probes![1]).toMatch(/\btor=16\b/);
+    }
+    const world = /world: (\{.*\})/.exec(text);
+    expect(world, text).not.toBeNull();
+    const stats = JSON.parse(world![1]!) as Record<string, number>;
+    expect(stats.tor_versions).toBe(2 * 8);
+    expect(stats.tor_dir_requests).toBe(2 * 8);
+    expect(stats.https_requests).toBeGreaterThan(0);
+    expect(text).toMatch(/goals: a sweep of the bundled list/);
+    const ns = /namespace (rasad-bench-\d+-bundled)/.exec(text);
+    expect(ns, text).not.toBeNull();
+    expect(namespaceExists(ns![1]!)).toBe(false);
   });
 
   it('soak: the daemon ran its sweeps and its memory after sweep 10 and the last is printed', () => {

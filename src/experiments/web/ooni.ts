@@ -61,7 +61,20 @@ function endpoint(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+// A unit's hops share a few URLs, and an export parses each hop's: remembered, up to a bound.
+const portsOfUrls = new Map<string, number>();
+
 function portOf(url: string): number {
+  let port = portsOfUrls.get(url);
+  if (port === undefined) {
+    port = parsedPort(url);
+    if (portsOfUrls.size >= 1024) portsOfUrls.clear();
+    portsOfUrls.set(url, port);
+  }
+  return port;
+}
+
+function parsedPort(url: string): number {
   try {
     const u = new URL(url);
     if (u.port) return Number(u.port);
