@@ -3,7 +3,7 @@
 // snapshot of 2026-06-17, the last one published on npm). OONI's DNS
 // consistency rule needs it: two answers in the same AS are consistent (a CDN
 // answering each resolver with its own addresses), two in different ASes are
-// not. The tables load lazily on first use (about 0.5 s and 8 MiB), so a probe
+// not. The tables load lazily on first use (about 0.2 s and 8 MiB), so a probe
 // that never asks pays nothing.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,7 +43,7 @@ function dataDir(): string {
 }
 
 /** Parses the `-num` CSV builds (`first,last,asn,"org"`, sorted by first). */
-export function parseAsnCsv(v4Text: string, v6Text: string): AsnTable {
+export function parseAsnCsv(v4Text: string | Buffer, v6Text: string): AsnTable {
   return { v4: parseV4(v4Text), v6: parseV6(v6Text) };
 }
 
@@ -63,16 +63,58 @@ function rows(text: string, each: (first: string, last: string, asn: number) => 
   }
 }
 
-function parseV4(text: string): V4Table {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const asns: number[] = [];
-  rows(text, (first, last, asn) => {
-    starts.push(Number(first));
-    ends.push(Number(last));
-    asns.push(asn);
-  });
-  return { starts: Uint32Array.from(starts), ends: Uint32Array.from(ends), asns: Uint32Array.from(asns) };
+/**
+ * The IPv4 table, parsed from the CSV's bytes: the three numbers of each row
+ * are read digit by digit into preallocated arrays, with no string per row.
+ * It is the bulk of the data (21 MB); this takes about a third of the time a
+ * row-by-row string parse did, which every `rasad once` and a Pi's first
+ * sweep pay.
+ */
+function parseV4(text: string | Buffer): V4Table {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+  let rowsMax = 1;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) rowsMax++;
+  const starts = new Uint32Array(rowsMax);
+  const ends = new Uint32Array(rowsMax);
+  const asns = new Uint32Array(rowsMax);
+  let n = 0;
+  let i = 0;
+  const length = bytes.length;
+  while (i < length) {
+    // first,last,asn[,"org"]: a row that does not start so is skipped.
+    let first = 0;
+    let last = 0;
+    let asn = 0;
+    let field = 0;
+    let digits = 0;
+    let valid = true;
+    for (; i < length; i++) {
+      const c = bytes[i]!;
+      if (c === 10) break;
+      if (field > 2) continue;
+      if (c >= 48 && c <= 57) {
+        if (field === 0) first = first * 10 + (c - 48);
+        else if (field === 1) last = last * 10 + (c - 48);
+        else asn = asn * 10 + (c - 48);
+        digits++;
+      } else if (c === 44) {
+        if (digits === 0) valid = false;
+        field++;
+        digits = 0;
+      } else if (c !== 13) {
+        valid = false;
+        field = 3;
+      }
+    }
+    i++;
+    if (valid && field >= 2 && (field > 2 || digits > 0) && first <= 0xffffffff && last <= 0xffffffff) {
+      starts[n] = first;
+      ends[n] = last;
+      asns[n] = asn;
+      n++;
+    }
+  }
+  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n) };
 }
 
 function parseV6(text: string): V6Table {
@@ -92,7 +134,7 @@ export function bundledAsnTable(): AsnTable | null {
   if (loaded !== undefined) return loaded;
   try {
     const dir = dataDir();
-    loaded = parseAsnCsv(readFileSync(join(dir, 'asn-ipv4-num.csv'), 'latin1'), readFileSync(join(dir, 'asn-ipv6-num.csv'), 'latin1'));
+    loaded = parseAsnCsv(readFileSync(join(dir, 'asn-ipv4-num.csv')), readFileSync(join(dir, 'asn-ipv6-num.csv'), 'latin1'));
   } catch {
     loaded = null;
   }

@@ -15,6 +15,16 @@ describe('lookupAsn', () => {
     expect(lookupAsn('0.0.0.1', table)).toBeNull();
   });
 
+  it('reads the IPv4 rows from bytes, skipping rows that are not first,last,asn, and CRLF line ends', () => {
+    const rows = ['x,1,2', '16777216,16777471,13335,"Cloudflare, Inc."\r', '1,,3', '5', '134744064,134744319,15169', '', '99999999999,99999999999,1', '134744320,134744575,AS1'];
+    const bytes = parseAsnCsv(Buffer.from(rows.join('\n'), 'latin1'), '');
+    expect(Array.from(bytes.v4.starts)).toEqual([16777216, 134744064]);
+    expect(Array.from(bytes.v4.asns)).toEqual([13335, 15169]);
+    expect(lookupAsn('1.0.0.9', bytes)).toBe(13335);
+    expect(lookupAsn('8.8.8.8', bytes)).toBe(15169);
+    expect(lookupAsn('8.8.9.8', bytes)).toBeNull();
+  });
+
   it('treats AS0 rows as unknown', () => {
     expect(lookupAsn('192.168.1.1', table)).toBeNull();
   });
