@@ -42,7 +42,9 @@ export const CONTROL_URL = `http://${CONTROL_IP}/`;
 export const WORLD_RANGE = '5.9.0.0/16';
 export const CDN_RANGE = '23.235.32.0/23';
 export const ELSEWHERE_RANGE = '185.15.56.0/22';
-export const WORLD_RANGES = [WORLD_RANGE, CDN_RANGE, ELSEWHERE_RANGE] as const;
+/** Facebook's own block (AS32934 in the bundled data): the facebook_messenger stand-ins, which its judge checks by AS. */
+export const FACEBOOK_RANGE = '157.240.0.0/16';
+export const WORLD_RANGES = [WORLD_RANGE, CDN_RANGE, ELSEWHERE_RANGE, FACEBOOK_RANGE] as const;
 /** The domestic block (on domestic's lo). */
 export const DOMESTIC_RANGE = '2.144.0.0/16';
 export const DOMESTIC_RANGES = [DOMESTIC_RANGE] as const;
@@ -81,6 +83,14 @@ export type Habit =
   | 'cdn' | 'redirect-https' | 'h2-only' | 'redirect-loop' | 'redirect-to' | 'slow' | 'sanctions'
   | 'keepalive-3s' | 'tls-front-3s' | 'silent-on-junk' | 'v6-first' | 'filtering-news';
 
+/**
+ * A messaging app's stand-in server (lab/apps.ts, lab/services/apps.ts): a
+ * Telegram data centre (plain HTTP on 80 and 443), a WhatsApp chat endpoint
+ * (the plain site's 443, and 5222), a Signal service host (HTTPS with a
+ * certificate from the lab's own "Signal" CA).
+ */
+export type AppRole = 'telegram-dc' | 'whatsapp-chat' | 'signal';
+
 export interface Site {
   name: string;
   ip: string;
@@ -88,10 +98,15 @@ export interface Site {
   /** The page title of `/`. */
   title: string;
   habit?: Habit;
+  app?: AppRole;
 }
 
 function site(name: string, ip: string, side: Site['side'], title: string, habit?: Habit): Site {
   return habit ? { name, ip, side, title, habit } : { name, ip, side, title };
+}
+
+function appSite(name: string, ip: string, title: string, app?: AppRole): Site {
+  return app ? { name, ip, side: 'world', title, app } : { name, ip, side: 'world', title };
 }
 
 /** One address per site, so that blocking one IP hits no other site. */
@@ -126,10 +141,25 @@ export const SITES: readonly Site[] = [
   site('relay.world.test', '5.9.12.10', 'world', 'Tor Relay Operator'),
   site('ovpn.world.test', '5.9.12.11', 'world', 'OpenVPN Provider'),
   site('wg.world.test', '5.9.12.12', 'world', 'WireGuard Provider'),
+  // The messaging apps' stand-ins (lab/apps.ts): the sites without a role serve the plain web pages.
+  appSite('tg-dc1.world.test', '5.9.13.10', 'Telegram Data Centre 1', 'telegram-dc'),
+  appSite('tg-dc2.world.test', '5.9.13.11', 'Telegram Data Centre 2', 'telegram-dc'),
+  appSite('tg-web.world.test', '5.9.13.12', 'Telegram Web'),
+  appSite('wa-e1.world.test', '5.9.13.20', 'WhatsApp Chat Endpoint 1', 'whatsapp-chat'),
+  appSite('wa-e2.world.test', '5.9.13.21', 'WhatsApp Chat Endpoint 2', 'whatsapp-chat'),
+  appSite('wa-v.world.test', '5.9.13.22', 'WhatsApp Registration'),
+  appSite('wa-web.world.test', '5.9.13.23', 'WhatsApp Web'),
+  appSite('signal-chat.world.test', '5.9.13.30', 'Signal Chat Service', 'signal'),
+  appSite('signal-storage.world.test', '5.9.13.31', 'Signal Storage Service', 'signal'),
+  appSite('fb-stun.world.test', '157.240.1.10', 'Messenger STUN'),
+  appSite('fb-b-api.world.test', '157.240.1.11', 'Messenger API'),
+  appSite('fb-edge.world.test', '157.240.1.12', 'Messenger Edge'),
 ];
 
-/** Sites that serve the plain web pages (echo endpoints serve echo; habit sites are lab/services/habits.ts). */
-export const WEB_SITES: readonly Site[] = SITES.filter((s) => !(ECHO_IPS as readonly string[]).includes(s.ip) && !s.habit);
+/** Sites that serve the plain web pages (echo endpoints serve echo; habit sites are lab/services/habits.ts; Telegram's data centres and Signal's hosts lab/services/apps.ts). */
+export const WEB_SITES: readonly Site[] = SITES.filter(
+  (s) => !(ECHO_IPS as readonly string[]).includes(s.ip) && !s.habit && s.app !== 'telegram-dc' && s.app !== 'signal',
+);
 /** Sites with an ordinary server habit. */
 export const HABIT_SITES: readonly Site[] = SITES.filter((s) => s.habit !== undefined);
 

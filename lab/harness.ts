@@ -28,10 +28,11 @@ import {
   type Namespace,
 } from './addresses.js';
 import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
+import { appsServiceConfig, labAppEndpoints, SIGNAL_HOSTS } from './apps.js';
 import { circumventionConfig } from './circumvention.js';
 import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
 import { hasCommand, requireRoot, TOOL_PACKAGES } from './exec.js';
-import { makeLabPki, type LabPki } from './pki.js';
+import { makeLabPki, makeSignalPki, type LabPki, type SignalPki } from './pki.js';
 import { isAlive, logTail, startInNamespace, waitListening, waitReady, type StartedProcess } from './processes.js';
 import { compareEvents, compareRows, formatTable, loadScenario, type ComparisonRow, type ExportedRow, type Scenario } from './scenario.js';
 import type { DnsServerConfig } from './services/dns-server.js';
@@ -56,6 +57,8 @@ const RASAD_ONCE_TIMEOUT_MS = 240_000;
 export interface LabInfo {
   stateDir: string;
   pki: LabPki;
+  /** The stand-in Signal CA (lab/apps.ts), trusted by the probe only through probe.appEndpoints.signal.caPem. */
+  signalPki: SignalPki;
   /** The control helper (rasad helper) is listening on CONTROL_IP:80. */
   controlAvailable: boolean;
   /** Why not, when it is not. */
@@ -115,7 +118,7 @@ export function dnsConfig(listen: string[]): DnsServerConfig {
   return { listen, port: 53, zones: ['world.test', 'domestic.test'], records, bySource };
 }
 
-function startServices(pki: LabPki): StartedProcess[] {
+function startServices(pki: LabPki, signalPki: SignalPki): StartedProcess[] {
   const opts = { dir: STATE_DIR, cwd: REPO_ROOT };
   const node = (file: string, config: string) => [process.execPath, '--import', 'tsx', file, config];
   const web = (side: 'world' | 'domestic'): WebConfig => ({
@@ -135,6 +138,7 @@ function startServices(pki: LabPki): StartedProcess[] {
     startInNamespace('world', 'world-web', node('lab/services/web.ts', writeJson('world-web.json', web('world'))), opts),
     startInNamespace('world', 'world-habits', node('lab/services/habits.ts', writeJson('world-habits.json', habits)), opts),
     startInNamespace('world', 'world-dns', node('lab/services/dns-server.ts', writeJson('world-dns.json', dnsConfig([WORLD_DNS_IP, WORLD_ALT_DNS_IP]))), opts),
+    startInNamespace('world', 'world-apps', node('lab/services/apps.ts', writeJson('world-apps.json', appsServiceConfig({ certFile: signalPki.serverCert, keyFile: signalPki.serverKey }))), opts),
     startInNamespace('world', 'world-echo', node('lab/services/echo.ts', writeJson('world-echo.json', { ips: [ECHO_IP, ECHO2_IP], ports: [...ECHO_TCP_PORTS] })), opts),
     startInNamespace('domestic', 'domestic-web', node('lab/services/web.ts', writeJson('domestic-web.json', web('domestic'))), opts),
     startInNamespace('domestic', 'domestic-dns', node('lab/services/dns-server.ts', writeJson('domestic-dns.json', dnsConfig([DOMESTIC_DNS_IP]))), opts),
@@ -165,17 +169,18 @@ export async function setupLab(opts: { handleSignals?: boolean } = {}): Promise<
   }
   mkdirSync(RUNS_DIR, { recursive: true });
   const pki = makeLabPki(STATE_DIR);
+  const signalPki = makeSignalPki(STATE_DIR, SIGNAL_HOSTS);
   try {
     createTopology();
     installCensorBase();
-    await waitReady(startServices(pki));
+    await waitReady(startServices(pki, signalPki));
     // Tor, obfs4proxy, OpenVPN and wireguard-go take longer to come up than the lab's own services.
     const circumvention = startInNamespace('world', 'world-circumvention',
       [process.execPath, '--import', 'tsx', 'lab/services/circumvention.ts', writeJson('world-circumvention.json', circumventionConfig(STATE_DIR))],
       { dir: STATE_DIR, cwd: REPO_ROOT });
     await waitReady([circumvention], 90_000);
     const control = await startControlHelper(pki);
-    current = { stateDir: STATE_DIR, pki, controlAvailable: control.ok, controlProblem: control.problem };
+    current = { stateDir: STATE_DIR, pki, signalPki, controlAvailable: control.ok, controlProblem: control.problem };
     writeFileSync(join(STATE_DIR, 'lab.json'), JSON.stringify(current, null, 2));
     return current;
   } catch (err) {
@@ -296,9 +301,16 @@ export async function exportDb(db: string, format: ExportFormat, outFile: string
   return readFileSync(outFile, 'utf8');
 }
 
-/** The lab's rasad config with a scenario's (or a test's) overrides merged in, written to a file. */
+/**
+ * The lab's rasad config with a scenario's (or a test's) overrides merged in,
+ * written to a file. The lab's defaults also point the messaging-app
+ * experiments at their stand-ins (probe.appEndpoints, lab/apps.ts).
+ */
 export function writeRasadConfig(file: string, overrides: Record<string, unknown>): string {
-  writeFileSync(file, JSON.stringify(mergeConfig(LAB_RASAD_CONFIG, overrides), null, 2));
+  const signalCa = labInfo().signalPki?.caCert;
+  if (!signalCa) throw new Error('the running lab has no Signal CA (built before lab/apps.ts): take it down and up again');
+  const apps = { probe: { appEndpoints: labAppEndpoints(readFileSync(signalCa, 'utf8')) } };
+  writeFileSync(file, JSON.stringify(mergeConfig(mergeConfig(LAB_RASAD_CONFIG, apps), overrides), null, 2));
   return file;
 }
 
@@ -321,6 +333,18 @@ let runCounter = 0;
  * one. Prints the table `target | probe | expected | got` (unless quiet) and
  * returns the mismatches. The censor is cleared afterwards.
  */
+// The lab's OpenVPN TCP server takes one client at a time, and a handshake a
+// censor cut holds it until its hand window (3 s, lab/services/circumvention.ts)
+// runs out and it restarts. A scenario that follows another OpenVPN scenario
+// waits that long, so it meets a listening server, not one still restarting.
+const OPENVPN_SETTLE_MS = 5_000;
+let lastOpenvpnScenarioEnded = 0;
+
+async function openvpnServerSettled(): Promise<void> {
+  const wait = lastOpenvpnScenarioEnded + OPENVPN_SETTLE_MS - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
   const scenario = typeof fileOrScenario === 'string' ? loadScenario(fileOrScenario) : fileOrScenario;
   const lab = labInfo();
@@ -335,8 +359,10 @@ export async function runScenario(fileOrScenario: string | Scenario, opts: { qui
     writeRasadConfig(config, scenario.config);
     try {
       await applyScenario(scenario);
+      if (scenario.probes.includes('openvpn')) await openvpnServerSettled();
       const code = await rasadInClient(onceArgs({ targets, db, config, probes: scenario.probes, resolver: scenario.resolver }),
         join(runDir, 'once.out'), join(runDir, 'once.err'));
+      if (scenario.probes.includes('openvpn')) lastOpenvpnScenarioEnded = Date.now();
       if (code !== 0) return labProblem(scenario, `rasad once exited ${code}: ${lastLines(join(runDir, 'once.err'))}`, runDir);
       const exportOut = join(runDir, 'export.jsonl');
       const exportCode = await rasadInClient(['export', '--db', db, '--format', 'jsonl'], exportOut, join(runDir, 'export.err'), 60_000);

@@ -10,6 +10,7 @@
 //   x-messages  a reason for one keyword in particular (e.g. uniqueItems)
 //   x-secret    never echo the value (tokens, webhook URLs)
 import { PROBE_KINDS } from '../experiments/registry.js';
+import { APP_NAMES } from '../../probes/app_endpoints.js';
 
 export type SchemaNode = Record<string, unknown>;
 
@@ -117,6 +118,13 @@ export const LIMITS = {
   retentionDays: [1, 36_500],
   controls: [0, 16],
   webhooks: [0, 16],
+  /** probe.appEndpoints: how many entries each replaced list may hold (OONI's WhatsApp list has 32 endpoints). */
+  appEndpoints: [1, 64],
+  /** probe.appEndpoints.hosts: pinned host names, and addresses per name. */
+  appHosts: [1, 256],
+  appHostAddresses: [1, 16],
+  /** A Facebook Messenger service's TCP port (null: measured by DNS only). */
+  appPort: [1, 65535],
 } as const satisfies Record<string, readonly [number, number]>;
 
 const L = LIMITS;
@@ -156,6 +164,77 @@ const list = (items: SchemaNode, [, max]: readonly [number, number], what: strin
   'x-messages': { maxItems: `must be a list of at most ${max} ${what.replace(/ \(.*$/, '')}` },
 });
 
+/** A list of 1..max entries: an empty replacement list would measure nothing and still say ok. */
+const someOf = (items: SchemaNode, [min, max]: readonly [number, number], what: string): SchemaNode => ({
+  type: 'array',
+  items,
+  minItems: min,
+  maxItems: max,
+  'x-must': `must be a list of ${min} to ${max} ${what}`,
+});
+
+const httpsUrl: SchemaNode = { type: 'string', format: 'https-url', 'x-must': 'must be an https:// URL' };
+
+/**
+ * probe.appEndpoints (ProbeOptions.appEndpoints, probes/app_endpoints.ts):
+ * the messaging-app experiments' endpoint lists, each replaced whole when
+ * given, and host names pinned to addresses. OONI's lists change; a
+ * researcher updates them here without a release.
+ */
+const appEndpoints = section(
+  {
+    telegram: section(
+      {
+        datacenters: someOf({ type: 'string', format: 'ip-port', 'x-must': 'must be "ip:port", e.g. "149.154.175.50:443"' }, L.appEndpoints, 'data-centre "ip:port" endpoints'),
+        web: someOf(httpUrl, L.appEndpoints, 'http:// or https:// URLs'),
+      },
+      ['datacenters', 'web'],
+    ),
+    whatsapp: section(
+      {
+        endpoints: someOf({ type: 'string', format: 'host-port', 'x-must': 'must be "host:port", e.g. "e1.whatsapp.net:5222"' }, L.appEndpoints, '"host:port" endpoints'),
+        registration: httpUrl,
+        web: httpUrl,
+      },
+      ['endpoints', 'registration', 'web'],
+    ),
+    signal: section(
+      {
+        backends: someOf(httpsUrl, L.appEndpoints, 'https:// URLs'),
+        caPem: { type: 'string', format: 'pem-certificates', 'x-must': 'must be PEM text of one or more CA certificates (-----BEGIN CERTIFICATE----- ...)' },
+      },
+      ['backends', 'caPem'],
+    ),
+    facebook_messenger: section(
+      {
+        services: someOf(
+          {
+            ...section({
+              key: { type: 'string', pattern: '^[a-z0-9_]{1,32}$', 'x-must': 'must be 1 to 32 lower-case letters, digits or "_" (OONI\'s facebook_<key>_... test keys)' },
+              hostname: { type: 'string', format: 'domain-name', 'x-must': 'must be a domain name' },
+              port: { type: ['integer', 'null'], minimum: L.appPort[0], maximum: L.appPort[1], 'x-must': `must be an integer from ${L.appPort[0]} to ${L.appPort[1]}, or null for a service measured by DNS only` },
+            }),
+            // A whole value: a layer that gives a service gives all of it.
+            'x-whole': true,
+          },
+          L.appEndpoints,
+          'services ({"key": ..., "hostname": ..., "port": ...})',
+        ),
+      },
+      ['services'],
+    ),
+    hosts: {
+      type: 'object',
+      maxProperties: L.appHosts[1],
+      propertyNames: { type: 'string', format: 'lower-domain-name', 'x-must': 'must be a host name in lower case' },
+      additionalProperties: someOf({ type: 'string', format: 'ip-address', 'x-must': 'must be an IP address' }, L.appHostAddresses, 'IP addresses'),
+      'x-must': 'must be an object of host name -> list of IP addresses',
+      'x-messages': { maxProperties: `must pin at most ${L.appHosts[1]} host names` },
+    },
+  },
+  [...APP_NAMES, 'hosts'],
+);
+
 export const CONFIG_SCHEMA: SchemaNode = {
   ...section({
     db: text,
@@ -185,8 +264,9 @@ export const CONFIG_SCHEMA: SchemaNode = {
         throughputPath: urlPath,
         sessionPath: urlPath,
         maxAddresses: integer(...L.maxAddresses),
+        appEndpoints,
       },
-      ['extraCaPem', 'throughputPath', 'sessionPath', 'maxAddresses'],
+      ['extraCaPem', 'throughputPath', 'sessionPath', 'maxAddresses', 'appEndpoints'],
     ),
     controls: list(httpUrl, L.controls, 'http:// or https:// URLs'),
     retries: integer(...L.retries),

@@ -78,6 +78,8 @@ export function redactConfig(config: Config): Config {
   copy.controls = copy.controls.map((c) => scrubSecrets(c));
   if (copy.probe.dohUrl !== null) copy.probe.dohUrl = scrubSecrets(copy.probe.dohUrl);
   if (copy.probe.extraCaPem !== undefined) copy.probe.extraCaPem = `[${copy.probe.extraCaPem.length} characters of PEM]`;
+  const signal = copy.probe.appEndpoints?.signal;
+  if (signal?.caPem !== undefined) signal.caPem = `[${signal.caPem.length} characters of PEM]`;
   return copy;
 }
 
@@ -145,7 +147,7 @@ function originOf(path: string, origins: Map<string, string>): string {
   for (;;) {
     const found = origins.get(p);
     if (found !== undefined) return found;
-    const parent = p.replace(/(\.[^.[\]]+|\[[0-9]+\])$/, '');
+    const parent = p.replace(/(\.[^.[\]]+|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])$/, '');
     if (parent === p || parent === '') return origins.get(parent) ?? 'defaults';
     p = parent;
   }

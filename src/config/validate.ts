@@ -1,6 +1,7 @@
 // Checking a value against the config's JSON Schema (json-schema.ts) with
 // ajv, and turning ajv's first error into one ConfigError line:
 // `SOURCE: key.path must be ... (got ...)`, or `SOURCE: unknown key a.b (did you mean "c"?)`.
+import { X509Certificate } from 'node:crypto';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { hostnameProblem } from '../targets/host.js';
@@ -16,6 +17,30 @@ export function isIpPort(v: unknown): boolean {
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return false;
   return m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2]!);
+}
+
+/** "host:port": a domain name or an IP address (IPv6 bracketed), and a port 1..65535. */
+function isHostPort(v: string): boolean {
+  if (isIpPort(v)) return true;
+  const m = /^([^:\s\[\]]+):([0-9]{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return false;
+  return isDomainName(m[1]!);
+}
+
+function isDomainName(v: string): boolean {
+  return v !== '' && !isIP(v) && hostnameProblem(v.toLowerCase()) === null;
+}
+
+/** One or more PEM certificates that parse (a bad one would otherwise fail every sweep's TLS setup). */
+function isPemCertificates(v: string): boolean {
+  const blocks = v.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) return false;
+  try {
+    for (const block of blocks) new X509Certificate(block);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isHttpUrl(v: string): boolean {
@@ -34,7 +59,13 @@ const FORMATS: Record<string, (v: string) => boolean> = {
   'url-path': (v) => v.startsWith('/') && !/\s/.test(v),
   resolver: (v) => v === '' || isIpPort(v),
   'bind-address': (v) => v === 'localhost' || isIP(v) !== 0,
-  'domain-name': (v) => v !== '' && !isIP(v) && hostnameProblem(v.toLowerCase()) === null,
+  'domain-name': isDomainName,
+  'lower-domain-name': (v) => v === v.toLowerCase() && isDomainName(v),
+  'https-url': (v) => isHttpUrl(v) && new URL(v).protocol === 'https:',
+  'ip-port': isIpPort,
+  'host-port': isHostPort,
+  'ip-address': (v) => isIP(v) !== 0,
+  'pem-certificates': isPemCertificates,
 };
 
 function createAjv(): Ajv {
@@ -68,13 +99,16 @@ export function checkWhole(value: unknown, sourceOf: (path: string) => string): 
   }
 }
 
-/** "/schedules/web/concurrency" → "schedules.web.concurrency"; "/controls/1" → "controls[1]". */
+/** "/schedules/web/concurrency" → "schedules.web.concurrency"; "/controls/1" → "controls[1]"; "/probe/appEndpoints/hosts/a.example" → 'probe.appEndpoints.hosts["a.example"]'. */
 export function pointerToPath(pointer: string): string {
   if (pointer === '') return '';
   let path = '';
   for (const raw of pointer.slice(1).split('/')) {
     const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    path = /^[0-9]+$/.test(segment) ? `${path}[${segment}]` : joinPath(path, segment);
+    // A key that is itself a dotted name (a pinned host) is quoted, so that the path stays unambiguous.
+    if (/^[0-9]+$/.test(segment)) path = `${path}[${segment}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) path = joinPath(path, segment);
+    else path = `${path}[${JSON.stringify(segment)}]`;
   }
   return path;
 }
