@@ -7,17 +7,9 @@
 // the pass cannot take (an escape in a string column, a non-canonical time,
 // a layout that is not the export's) is handed back: the caller encodes it
 // the string way (raw-record.ts, records.ts), with the same bytes.
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, CR, LF, OPEN_BRACE, OPEN_BRACKET, QUOTE, ZERO } from './json-chars.js';
 import { isCanonicalTime } from './raw-record.js';
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const COMMA = 44;
-const CR = 13;
-const LF = 10;
 // null
 const N = 110;
 const U = 117;
@@ -26,7 +18,6 @@ const L = 108;
 /** Output chunks of about this size go to the sink. */
 export const CSV_CHUNK_BYTES = 64 * 1024;
 
-const ZERO = 48;
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" with its quotes: where the digits are.
 const TIME_DIGITS = [1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 23];
 const TIME_MARKS: [number, number][] = [

@@ -8,17 +8,9 @@
 // null: the caller then takes the full path (records.ts), which handles
 // everything. Both paths give the same bytes (tests/export/raw-record.test.ts).
 import { csvField } from './csv.js';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, UNDERSCORE } from './json-chars.js';
 import { PROBE_ADDRESS_KEYS, scrubIps } from './privacy.js';
 
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const COLON = 58;
-const COMMA = 44;
-const UNDERSCORE = 95;
 
 /** Index of the quote closing the string that opens at `i`, or -1. */
 function stringEnd(text: string, i: number): number {

@@ -3,37 +3,18 @@
 // researcher updates them without a release). Loaded, merged across layers,
 // checked with one-line errors, redacted in logs, and handed to the probes as
 // ProbeOptions.appEndpoints (the sweep passes config.probe to every probe).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endpointsOf, TELEGRAM } from '../../probes/app_endpoints.js';
 import { signalProbe } from '../../probes/app_signal.js';
-import { ConfigError, loadConfig, redactConfig } from '../../src/config/load.js';
+import { loadConfig, redactConfig } from '../../src/config/load.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { makePki } from '../helpers/certs.js';
 import { rawHttpsServer, respond } from '../helpers/loopback/http.js';
 import { probeInput } from '../helpers/loopback/options.js';
 import type { TestServer } from '../helpers/loopback/tcp.js';
+import { configFiles, errorOf } from './config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rasad-config-apps-'));
-let n = 0;
-
-function file(content: unknown): string {
-  const path = join(dir, `apps-${++n}.json`);
-  writeFileSync(path, JSON.stringify(content, null, 2));
-  return path;
-}
-
-function errorOf(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const file = configFiles('apps');
 
 const signalPki = makePki('stand-in Signal CA');
 

@@ -1,33 +1,14 @@
 // Bounds on every duration and count (a timer of 2^31 ms or more fires after
 // 1 ms in Node), and every layer checked on its own: a bad value in the file
 // is an error even when the environment or a flag overrides it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/command.js';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_SCHEMA, LIMITS, listBounds, MAX_TIMER_MS } from '../../src/config/json-schema.js';
 import { defaultConfig } from '../../src/config/schema.js';
+import { configFiles, errorOf } from './config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rasad-config-bounds-'));
-let n = 0;
-
-function file(content: unknown): string {
-  const path = join(dir, `bounds-${++n}.json`);
-  writeFileSync(path, JSON.stringify(content));
-  return path;
-}
-
-function errorOf(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const file = configFiles('bounds');
 
 /** { "a.b": 1 } → { a: { b: 1 } } */
 function nest(flat: Record<string, unknown>): Record<string, unknown> {

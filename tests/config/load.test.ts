@@ -1,32 +1,15 @@
 // Configuration: defaults, file < environment < flags, and one exact error
 // message for each kind of bad value, naming the file or variable and the key.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/command.js';
-import { ConfigError, loadConfig, parseJson, redactConfig } from '../../src/config/load.js';
+import { loadConfig, parseJson, redactConfig } from '../../src/config/load.js';
 import { defaultConfig, OONI_TEST_HELPERS } from '../../src/config/schema.js';
+import { configFiles, errorOf } from './config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rasad-config-'));
-let n = 0;
-
-/** Writes `content` (an object as JSON, or raw text) to a fresh file and returns its path. */
-function file(content: unknown): string {
-  const path = join(dir, `rasad-${++n}.json`);
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  return path;
-}
-
-function errorOf(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const file = configFiles('rasad');
+const dir = file.dir;
 
 describe('loadConfig: layers', () => {
   it('gives the defaults with no file, no environment and no flags', () => {
