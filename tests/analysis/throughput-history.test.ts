@@ -28,9 +28,21 @@ describe('throttled against the history', () => {
     expect(v.verdict_reason).toMatch(/one slow sweep is not throttling/);
   });
 
-  it('rests on this sweep alone when there is no history yet', () => {
-    expect(judge(null).verdict).toBe('throttled');
+  it('needs three sweeps that agree before a slow download is throttling, unless the rate collapsed', () => {
+    // 3 % of the baseline with no history, or one sweep before: random loss can do that once.
+    expect(judge(null).verdict).toBe('inconclusive');
+    expect(judge(null).verdict_reason).toMatch(/throttling needs 3 sweeps that agree/);
     expect(judge([]).evidence).toMatchObject({ history_sweeps: 1 });
+    expect(judge([0.02]).verdict).toBe('inconclusive');
+    // The third sweep that agrees decides.
+    expect(judge([0.02, 0.05]).verdict).toBe('throttled');
+  });
+
+  it('is throttled on the first sweep when the rate collapsed below a hundredth of the baseline', () => {
+    const collapsed = [throughput('https://aparat.example/big.bin', 5_000_000, { domestic: true }), throughput('https://video.example/big.bin', 20_000)];
+    const v = judgeSweep(collapsed, { fingerprints: defaultFingerprints() })[1]!;
+    expect(v.verdict).toBe('throttled');
+    expect(v.evidence).toMatchObject({ ratio: 0.004, history_sweeps: 1 });
   });
 });
 

@@ -14,7 +14,7 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'ver
 
 interface Fixture {
   description: string;
-  options?: { throttleRatio?: number; cutToleranceS?: number; minCutSessions?: number; probeTimeoutMs?: number; asnTable?: Record<string, number> };
+  options?: { throttleRatio?: number; cutToleranceS?: number; minCutSessions?: number; probeTimeoutMs?: number; asnTable?: Record<string, number>; throughputHistory?: Record<string, number[]> };
   units: UnitObservation[];
   expected: { verdict: Verdict; evidence?: Record<string, unknown> }[];
 }
@@ -83,10 +83,12 @@ describe('golden verdict fixtures', () => {
       });
 
       it(`judges: ${fixture.description}`, () => {
-        const { asnTable, ...options } = fixture.options ?? {};
+        const { asnTable, throughputHistory, ...options } = fixture.options ?? {};
         // A fixture's own small IP-to-ASN table stands in for the bundled data: the judge is pure.
         const asnOf = asnTable ? (ip: string) => asnTable[ip] ?? null : undefined;
-        const results = judgeSweep(fixture.units, { fingerprints: defaultFingerprints(), ...options, asnOf });
+        // And its past throughput ratios (newest first) for the store's history.
+        const history = throughputHistory ? (url: string) => ({ throughputRatios: throughputHistory[url] ?? [] }) : undefined;
+        const results = judgeSweep(fixture.units, { fingerprints: defaultFingerprints(), ...options, asnOf, ...(history ? { history } : {}) });
         expect(results).toHaveLength(fixture.units.length);
         results.forEach((result, i) => {
           const want = fixture.expected[i]!;

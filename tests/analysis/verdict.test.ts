@@ -235,7 +235,10 @@ describe('options', () => {
   it('throttleRatio moves the line between slow and throttled', () => {
     const list = units('slow-not-throttled');
     expect(judge(list)[1]!.verdict).toBe('ok');
-    expect(judge(list, { throttleRatio: 0.2 })[1]).toMatchObject({ verdict: 'throttled', evidence: { ratio: 0.18, baseline_bps: 5_000_000 } });
+    // With two earlier sweeps that agree (the first sweeps alone do not decide: src/experiments/throughput/judge.ts).
+    const agreeing = judgeSweep(list, { fingerprints, throttleRatio: 0.2, history: () => ({ throughputRatios: [0.17, 0.19] }) });
+    expect(agreeing[1]).toMatchObject({ verdict: 'throttled', evidence: { ratio: 0.18, baseline_bps: 5_000_000, history_sweeps: 3 } });
+    expect(judge(list, { throttleRatio: 0.2 })[1]!.verdict).toBe('inconclusive');
   });
 
   it('minCutSessions and cutToleranceS decide how many deaths agree', () => {

@@ -15,6 +15,17 @@ export const DEFAULT_THROTTLE_RATIO = 0.1;
 export const MIN_THROUGHPUT_BYTES = 256 * 1024;
 /** The sweeps of history the median is taken over (this one included). */
 export const HISTORY_SWEEPS = 10;
+/**
+ * Sweeps (this one included) a throttled verdict needs before its history
+ * decides. One download under random loss can fall below a tenth of the
+ * baseline (3 % loss did in the lab, in about one sweep of five), and on a
+ * fresh install or a new target there is no history to outvote it: until
+ * then only a collapse (a rate below COLLAPSE_RATIO of the threshold, which a
+ * policer gives and loss does not: 0.0001 against 0.6 to 4 in the lab) is
+ * throttling on its own.
+ */
+export const MIN_THROTTLE_SWEEPS = 3;
+export const COLLAPSE_RATIO = 0.1;
 
 export interface ThroughputContext {
   baseline: { baseline_bps: number; samples: number } | null;
@@ -119,6 +130,14 @@ export function judgeThroughput(unit: UnitObservation, context: ThroughputContex
     return {
       verdict: 'inconclusive',
       verdict_reason: `${pct(ratio)} of the domestic baseline, but the control downloads the same resource from outside at only ${Math.round(controlRate)} B/s (less than 10× this network's rate): the server or its path is slow, not this network.`,
+      evidence,
+    };
+  }
+  const sweeps = past.length + 1;
+  if (sweeps < MIN_THROTTLE_SWEEPS && historyRatio > throttleRatio * COLLAPSE_RATIO) {
+    return {
+      verdict: 'inconclusive',
+      verdict_reason: `${pct(ratio)} of the domestic baseline, over ${sweeps} sweep${sweeps === 1 ? '' : 's'} of history: a slow download under loss can fall this low once; throttling needs ${MIN_THROTTLE_SWEEPS} sweeps that agree, or a rate below ${pct(throttleRatio * COLLAPSE_RATIO)} of the baseline.`,
       evidence,
     };
   }
