@@ -68,6 +68,8 @@ function scrubbedRecord(m: Measurement): StoredMeasurement {
   }
   for (const key of Object.keys(src)) {
     if (Object.hasOwn(record, key)) continue;
+    // JSON writes no key whose value is undefined, so neither does the export.
+    if (src[key] === undefined) continue;
     if (key in record) {
       // "__proto__", "constructor", "toString": the export's plain object
       // leaves such a key out; the store keeps it, and the row takes the full path.

@@ -51,6 +51,20 @@ describe('updateVerdicts', () => {
     store.close();
   });
 
+  it('agrees with a full rewrite on the flag of a record with an undefined key named like an Object method (found by the property below)', () => {
+    const store = openWithRun();
+    const m = { ...fakeMeasurement({ probe: 'dns', run_id: GENERATED_RUN, evidence: { failure: { '': { failure: [new Date(0)] } } } }), toString: undefined } as unknown as Measurement;
+    store.insertMeasurements([m]);
+    const final = finalise(m, 'v.', ' via ::0:0:0', {});
+    store.updateVerdicts([final]);
+    const row = rowOf(store, m.measurement_id);
+    const expected = storedMeasurement(final);
+    expect(row.record).toBe(expected.record);
+    expect(row.export_ready).toBe(expected.exportReady ? 1 : 0);
+    expect(row.export_ready).toBe(1);
+    store.close();
+  });
+
   it('gives byte for byte what a full rewrite gives, for generated measurements', () => {
     fc.assert(
       fc.property(generatedMeasurement, fc.string(), fc.oneof(fc.ipV4(), fc.ipV6()), jsonishTree, (m, word, ip, evidence) => {
