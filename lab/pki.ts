@@ -1,11 +1,12 @@
-// The lab's certificate authority and the one server certificate every lab
-// site presents, made with the openssl CLI at setup. The probe trusts the CA
-// through NODE_EXTRA_CA_CERTS.
+// The lab's certificate authorities, made with the openssl CLI at setup: the
+// lab CA, whose one server certificate every lab site presents (the probe
+// trusts it through NODE_EXTRA_CA_CERTS), and a stand-in for Signal's own CA.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CDN_CONTROL_IP, SITES } from './addresses.js';
 import { run } from './exec.js';
 
+/** A CA and the one server certificate (with its key) it issued. */
 export interface LabPki {
   caCert: string;
   serverCert: string;
@@ -13,10 +14,25 @@ export interface LabPki {
 }
 
 /** The lab's stand-in for Signal's own CA and the certificate its service hosts present (lab/apps.ts). */
-export interface SignalPki {
-  caCert: string;
-  serverCert: string;
-  serverKey: string;
+export type SignalPki = LabPki;
+
+/** A P-256 CA `caName` in `dir` (files named `<prefix>ca.*`), and a server certificate it issues for `san` (openssl's subjectAltName list). */
+function issue(dir: string, prefix: string, caName: string, serverName: string, san: string): LabPki {
+  const caKey = join(dir, `${prefix}ca.key`);
+  const caCert = join(dir, `${prefix}ca.pem`);
+  const serverKey = join(dir, `${prefix}server.key`);
+  const serverCsr = join(dir, `${prefix}server.csr`);
+  const serverCert = join(dir, `${prefix}server.pem`);
+  const ext = join(dir, `${prefix}server.ext`);
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
+    '-subj', `/CN=${caName}`, '-keyout', caKey, '-out', caCert,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${serverName}`,
+    '-keyout', serverKey, '-out', serverCsr]);
+  run('openssl', ['x509', '-req', '-in', serverCsr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
+    '-out', serverCert, '-extfile', ext, '-days', '30']);
+  return { caCert, serverCert, serverKey };
 }
 
 /**
@@ -25,38 +41,10 @@ export interface SignalPki {
  * in NODE_EXTRA_CA_CERTS.
  */
 export function makeSignalPki(dir: string, names: readonly string[]): SignalPki {
-  const caKey = join(dir, 'signal-ca.key');
-  const caCert = join(dir, 'signal-ca.pem');
-  const serverKey = join(dir, 'signal-server.key');
-  const serverCsr = join(dir, 'signal-server.csr');
-  const serverCert = join(dir, 'signal-server.pem');
-  const ext = join(dir, 'signal-server.ext');
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
-    '-subj', '/CN=rasad lab Signal Messenger CA', '-keyout', caKey, '-out', caCert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  writeFileSync(ext, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=lab signal service',
-    '-keyout', serverKey, '-out', serverCsr]);
-  run('openssl', ['x509', '-req', '-in', serverCsr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
-    '-out', serverCert, '-extfile', ext, '-days', '30']);
-  return { caCert, serverCert, serverKey };
+  return issue(dir, 'signal-', 'rasad lab Signal Messenger CA', 'lab signal service', names.map((n) => `DNS:${n}`).join(','));
 }
 
 export function makeLabPki(dir: string): LabPki {
-  const caKey = join(dir, 'ca.key');
-  const caCert = join(dir, 'ca.pem');
-  const serverKey = join(dir, 'server.key');
-  const serverCsr = join(dir, 'server.csr');
-  const serverCert = join(dir, 'server.pem');
-  const ext = join(dir, 'server.ext');
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
-    '-subj', '/CN=rasad lab CA', '-keyout', caKey, '-out', caCert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   const san = [...SITES.map((s) => `DNS:${s.name}`), ...SITES.map((s) => `IP:${s.ip}`), `IP:${CDN_CONTROL_IP}`].join(',');
-  writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=lab sites',
-    '-keyout', serverKey, '-out', serverCsr]);
-  run('openssl', ['x509', '-req', '-in', serverCsr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
-    '-out', serverCert, '-extfile', ext, '-days', '30']);
-  return { caCert, serverCert, serverKey };
+  return issue(dir, '', 'rasad lab CA', 'lab sites', san);
 }
