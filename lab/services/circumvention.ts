@@ -12,6 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMain, log, runService, type Running } from './main.js';
+import { writeTorrc } from '../tor-private.js';
 
 export interface CircumventionConfig {
   /** Data directories, keys and configs go here. */
@@ -61,26 +62,6 @@ function startProgram(name: string, argv: string[], ready: RegExp, env: NodeJS.P
   });
 }
 
-/** A torrc for a private test network: nothing but loopback is ever contacted, nothing is published. */
-function writeTorrc(dir: string, address: string, lines: string[]): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, 'torrc');
-  writeFileSync(path, [
-    `DataDirectory ${join(dir, 'data')}`,
-    'TestingTorNetwork 1',
-    'DirAuthority fake orport=1 no-v2 v3ident=0000000000000000000000000000000000000001 127.0.0.1:2 0000000000000000000000000000000000000002',
-    'UseDefaultFallbackDirs 0',
-    `Address ${address}`,
-    'SocksPort 0',
-    'AssumeReachable 1',
-    'PublishServerDescriptor 0',
-    'ExitRelay 0',
-    'ContactInfo none',
-    'Log notice stdout',
-    ...lines,
-  ].join('\n') + '\n');
-  return path;
-}
 
 function openvpnPki(dir: string): { ca: string; cert: string; key: string } {
   mkdirSync(dir, { recursive: true });

@@ -3,7 +3,7 @@
 // network (a made-up directory authority on 127.0.0.1, so tor never reaches
 // out); and against loopback servers that are not Tor (mute after TLS,
 // closing after the VERSIONS cell).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { torProbe } from '../../probes/tor.js';
 import { versionsCell } from '../../probes/tor_cells.js';
 import { makePki } from '../helpers/certs.js';
+import { writeTorrc } from '../../lab/tor-private.js';
 import { freeTcpPort, probeInput, requireTool, startServer, stopServer } from './tools.js';
 
 /** A tor configuration for a private test network: nothing but loopback is ever contacted. */
 function privateTorrc(dir: string, lines: string[]): string {
-  const path = join(dir, 'torrc');
-  writeFileSync(path, [
-    `DataDirectory ${join(dir, 'data')}`,
-    'TestingTorNetwork 1',
-    'DirAuthority fake orport=1 no-v2 v3ident=0000000000000000000000000000000000000001 127.0.0.1:2 0000000000000000000000000000000000000002',
-    'UseDefaultFallbackDirs 0',
-    'Address 127.0.0.1',
-    'SocksPort 0',
-    'AssumeReachable 1',
-    'PublishServerDescriptor 0',
-    'ExitRelay 0',
-    'ContactInfo none',
-    'Log notice stdout',
-    ...lines,
-  ].join('\n') + '\n');
-  return path;
+  return writeTorrc(dir, '127.0.0.1', lines);
 }
 
 const run = (url: string, timeoutMs = 5000) => torProbe.run(probeInput(url, { timeoutMs }), new AbortController().signal);
