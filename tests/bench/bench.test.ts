@@ -224,7 +224,9 @@ describe('bench/run-all.ts --smoke', () => {
     const table = requireTable(text, 'mode');
     expect(table.rows.map((r) => r.mode)).toEqual(['extra-ca']);
     const row = table.rows[0]!;
-    expect(num(row.sweeps)).toBe(11);
+    // The smoke asks for 11; a daemon on a busy machine may finish one more before the stop reaches it.
+    expect(num(row.sweeps)).toBeGreaterThanOrEqual(11);
+    expect(num(row.sweeps)).toBeLessThanOrEqual(12);
     expectFinite(row, ['rss-at-10-MiB', 'rss-at-last-MiB', 'rss-ratio', 'heap-at-10-MiB', 'heap-at-last-MiB', 'peak-rss-MiB', 'cpu-s', 'wall-s']);
     expect(num(row['rss-at-10-MiB'])).toBeGreaterThan(10);
     expect(num(row['peak-rss-MiB'])).toBeGreaterThanOrEqual(num(row['rss-at-last-MiB']));
