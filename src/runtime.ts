@@ -5,7 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProbeKind, Target } from '../probes/types.js';
 import { defaultFingerprints } from './analysis/fingerprints.js';
-import { judgeSweep, needsRetry } from './analysis/verdict.js';
+import { needsRetry, startSweepJudgement } from './analysis/verdict.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
 import { UsageError } from './cli/command.js';
 import { loadConfig } from './config/load.js';
@@ -116,7 +116,7 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
           config,
           probes: PROBES,
           logger: sweepLogger,
-          judge: judgeSweep,
+          judge: startSweepJudgement,
           needsRetry,
           judgeOptions: {
             fingerprints,

@@ -22,29 +22,102 @@ export function needsRetry(attempt: AttemptResults, url = '', kind = 'web'): boo
 
 /** One verdict per unit, same order; every measurement of a unit carries its unit's verdict. */
 export function judgeSweep(units: UnitObservation[], options: JudgeOptions): VerdictResult[] {
-  const list = Array.isArray(units) ? units : [];
-  const offline = safely(() => detectOffline(list), null);
-  if (offline) return list.map(() => ({ ...offline, evidence: { ...offline.evidence } }));
+  const judgement = startSweepJudgement(options);
+  for (const unit of Array.isArray(units) ? units : []) judgement.add(unit);
+  return judgement.finish();
+}
 
-  const valid = list.filter((u) => u && typeof u === 'object');
-  const contexts = new Map<string, unknown>();
-  const contextOf = (kind: string) => {
-    if (!contexts.has(kind)) {
-      const experiment = experimentOf(kind);
-      contexts.set(kind, experiment?.prepare ? safely(() => experiment.prepare!(valid, options), undefined) : undefined);
-    }
-    return contexts.get(kind);
+/**
+ * A sweep judged as its units finish. A unit whose experiment judges it
+ * alone (web, the apps, the handshakes) is judged when it is added and only
+ * its verdict and failure facts are kept, so a sweep's memory does not grow
+ * with its measurement records. The units of an experiment that needs the
+ * whole sweep (a baseline, agreeing cut ages: `prepare`) are kept to the end.
+ * finish() applies the sweep-wide rule (network.offline) and judges those.
+ */
+export interface SweepJudgement {
+  /** Takes one finished unit: its index in finish()'s verdicts, and whether its probes failed to reach the target. */
+  add(unit: UnitObservation): { index: number; failed: boolean };
+  /** One verdict per added unit, in the order they were added. */
+  finish(): VerdictResult[];
+}
+
+export type SweepJudge = (options: JudgeOptions) => SweepJudgement;
+
+/** What the sweep-wide rule needs of a unit. */
+interface UnitFacts {
+  domestic: boolean;
+  failure: UnitFailure;
+}
+
+const NOT_FAILED: UnitFailure = { failed: false, networkLevel: false, failures: [] };
+
+export function startSweepJudgement(options: JudgeOptions): SweepJudgement {
+  const facts: (UnitFacts | null)[] = [];
+  const early: (VerdictResult | null)[] = [];
+  const held = new Map<number, UnitObservation>();
+  return {
+    add(unit) {
+      const index = facts.length;
+      if (!unit || typeof unit !== 'object') {
+        facts.push(null);
+        early.push(malformed('the unit is not an object'));
+        return { index, failed: false };
+      }
+      const failure = safely(() => unitFailure(unit), NOT_FAILED);
+      facts.push({ domestic: safely(() => isDomestic(unit), false), failure });
+      if (safely(() => !!experimentOf(unit.kind)?.prepare, false)) {
+        held.set(index, unit);
+        early.push(null);
+      } else {
+        early.push(judgeUnit(unit, undefined, options));
+      }
+      return { index, failed: failure.failed };
+    },
+    finish() {
+      const offline = safely(() => detectOffline(facts.filter((f): f is UnitFacts => f !== null)), null);
+      if (offline) return facts.map(() => ({ ...offline, evidence: { ...offline.evidence } }));
+      const kept = [...held.values()];
+      const contexts = new Map<string, unknown>();
+      const contextOf = (kind: string) => {
+        if (!contexts.has(kind)) {
+          const experiment = experimentOf(kind);
+          contexts.set(kind, experiment?.prepare ? safely(() => experiment.prepare!(kept, options), undefined) : undefined);
+        }
+        return contexts.get(kind);
+      };
+      return early.map((verdict, i) => {
+        if (verdict) return verdict;
+        const unit = held.get(i)!;
+        return judgeUnit(unit, safely(() => contextOf(unit.kind), undefined), options);
+      });
+    },
   };
-  return list.map((unit) =>
-    safely<VerdictResult>(
-      () => {
-        if (!unit || typeof unit !== 'object') return malformed('the unit is not an object');
-        const experiment = experimentOf(unit.kind);
-        if (!experiment) return malformed(`unknown unit kind "${String((unit as { kind?: unknown }).kind)}"`);
-        return experiment.judge(unit, contextOf(unit.kind), options);
+}
+
+/** A sweep judge for a function that judges all units at once (tests, stand-ins): it keeps every unit to the end. */
+export function batchJudge(judgeAll: (units: UnitObservation[], options: JudgeOptions) => VerdictResult[]): SweepJudge {
+  return (options) => {
+    const units: UnitObservation[] = [];
+    return {
+      add(unit) {
+        units.push(unit);
+        return { index: units.length - 1, failed: safely(() => unitFailure(unit).failed, false) };
       },
-      (err) => malformed((err as Error)?.message ?? String(err)),
-    ),
+      finish: () => judgeAll(units, options),
+    };
+  };
+}
+
+/** One unit by its experiment's judge; a malformed unit or a judge that throws gives inconclusive. */
+function judgeUnit(unit: UnitObservation, context: unknown, options: JudgeOptions): VerdictResult {
+  return safely<VerdictResult>(
+    () => {
+      const experiment = experimentOf(unit.kind);
+      if (!experiment) return malformed(`unknown unit kind "${String((unit as { kind?: unknown }).kind)}"`);
+      return experiment.judge(unit, context, options);
+    },
+    (err) => malformed((err as Error)?.message ?? String(err)),
   );
 }
 
@@ -79,24 +152,21 @@ export function unitFailure(unit: UnitObservation): UnitFailure {
 }
 
 /** network.offline for every unit, or null when the network was up. */
-function detectOffline(units: UnitObservation[]): VerdictResult | null {
-  const valid = units.filter((u) => u && typeof u === 'object');
-  if (valid.length === 0) return null;
-  const domestic = valid.filter(isDomestic);
-  const others = valid.filter((u) => !isDomestic(u));
-  const domesticOutcomes = domestic.map(unitFailure);
-  const otherOutcomes = others.map(unitFailure);
-  const otherFailed = otherOutcomes.filter((o) => o.failed).length;
+function detectOffline(units: UnitFacts[]): VerdictResult | null {
+  if (units.length === 0) return null;
+  const domestic = units.filter((u) => u.domestic).map((u) => u.failure);
+  const others = units.filter((u) => !u.domestic).map((u) => u.failure);
+  const otherFailed = others.filter((o) => o.failed).length;
   const evidence: Record<string, unknown> = {
     domestic_units: domestic.length,
-    domestic_failed: domesticOutcomes.filter((o) => o.failed).length,
+    domestic_failed: domestic.filter((o) => o.failed).length,
     other_units: others.length,
     other_failed: otherFailed,
-    failures_seen: countFailures([...domesticOutcomes, ...otherOutcomes].flatMap((o) => o.failures)),
+    failures_seen: countFailures([...domestic, ...others].flatMap((o) => o.failures)),
   };
 
   if (domestic.length > 0) {
-    if (!domesticOutcomes.every((o) => o.failed)) return null;
+    if (!domestic.every((o) => o.failed)) return null;
     const share = others.length > 0 ? otherFailed / others.length : 1;
     evidence.other_failed_share = Math.round(share * 1000) / 1000;
     // With nothing but canaries, one failing canary is too thin to call the network down.
@@ -109,7 +179,7 @@ function detectOffline(units: UnitObservation[]): VerdictResult | null {
     };
   }
   // No canary in the sweep: only network-level failures on every unit say "offline".
-  if (!otherOutcomes.every((o) => o.failed && o.networkLevel)) return null;
+  if (!others.every((o) => o.failed && o.networkLevel)) return null;
   return {
     verdict: 'network.offline',
     verdict_reason: `The probe's own network is down: every one of the ${others.length} inputs failed with a network-level error (unreachable network or host, or DNS with no answer at all) and no control helper answered. Nothing is blamed on the targets.`,

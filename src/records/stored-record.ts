@@ -103,25 +103,77 @@ export interface VerdictPatch {
 }
 
 export function verdictPatch(m: Measurement, own: OwnAddressSet = probeAddresses): VerdictPatch | null {
-  if (m === null || typeof m !== 'object' || m.verdict === undefined || m.verdict_reason === undefined || m.evidence === undefined) return null;
-  const walk: ScrubWalk = { notPlainJson: false };
-  // The same keys at the same depth as in the whole record: the same scrub.
-  const part = storageScrub({ verdict: m.verdict, verdict_reason: m.verdict_reason, evidence: m.evidence } as Record<string, unknown>, walk);
-  if (walk.notPlainJson || typeof part.verdict !== 'string') return null;
-  // An own address in the new verdict's text: only a full rewrite gives storedMeasurement's bytes.
-  if (own.size > 0 && own.foundIn(JSON.stringify(part))) return null;
-  const nulledBodySamples: string[] = [];
+  if (m === null || typeof m !== 'object') return null;
+  const nulledBodyHops: number[] = [];
   const hops = (m.details as { hops?: unknown } | null | undefined)?.hops;
   if (Array.isArray(hops)) {
     hops.forEach((hop, i) => {
-      if (hop !== null && typeof hop === 'object' && (hop as { body_sample?: unknown }).body_sample === null) nulledBodySamples.push(`$.details.hops[${i}].body_sample`);
+      if (hop !== null && typeof hop === 'object' && (hop as { body_sample?: unknown }).body_sample === null) nulledBodyHops.push(i);
     });
   }
+  return verdictPatchOf(m, nulledBodyHops, own);
+}
+
+/**
+ * A measurement's final verdict as a sweep keeps it once the measurement is
+ * stored (src/sweep/run.ts): what the store writes over the provisional one.
+ */
+export interface VerdictUpdate {
+  measurement_id: string;
+  verdict: Measurement['verdict'];
+  verdict_reason: string;
+  evidence: Record<string, unknown>;
+  /** The HTTP hops (indices) whose body sample the verdict drops: an ok page, src/experiments/web/kept-body.ts. */
+  nulledBodyHops: readonly number[];
+}
+
+/** The patch of verdict fields plus the hops whose body sample is set to null (verdictPatch for a kept update). */
+export function verdictPatchOf(
+  fields: Pick<Measurement, 'verdict' | 'verdict_reason' | 'evidence'>,
+  nulledBodyHops: readonly number[],
+  own: OwnAddressSet = probeAddresses,
+): VerdictPatch | null {
+  if (fields.verdict === undefined || fields.verdict_reason === undefined || fields.evidence === undefined) return null;
+  const walk: ScrubWalk = { notPlainJson: false };
+  // The same keys at the same depth as in the whole record: the same scrub.
+  const part = storageScrub({ verdict: fields.verdict, verdict_reason: fields.verdict_reason, evidence: fields.evidence } as Record<string, unknown>, walk);
+  if (walk.notPlainJson || typeof part.verdict !== 'string') return null;
+  // An own address in the new verdict's text: only a full rewrite gives storedMeasurement's bytes.
+  if (own.size > 0 && own.foundIn(JSON.stringify(part))) return null;
   return {
     verdict: JSON.stringify(part.verdict),
     verdictReason: JSON.stringify(part.verdict_reason),
     evidence: JSON.stringify(part.evidence),
     verdictReasonColumn: part.verdict_reason,
-    nulledBodySamples,
+    nulledBodySamples: nulledBodyHops.map((i) => `$.details.hops[${i}].body_sample`),
   };
+}
+
+/**
+ * The measurement a stored record becomes under `update`, for a row the
+ * patch cannot reach (not export-ready, or an own address in the new
+ * verdict's text): storing it again gives the bytes a full rewrite of the
+ * measurement in memory would, since the stored text was scrubbed already
+ * and scrubbing it again changes nothing.
+ */
+export function withVerdict(storedText: string, update: VerdictUpdate): Measurement | null {
+  let m: unknown;
+  try {
+    m = JSON.parse(storedText);
+  } catch {
+    return null;
+  }
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return null;
+  const record = m as Measurement;
+  record.verdict = update.verdict;
+  record.verdict_reason = update.verdict_reason;
+  record.evidence = update.evidence;
+  const hops = (record.details as { hops?: unknown } | null | undefined)?.hops;
+  if (Array.isArray(hops)) {
+    for (const i of update.nulledBodyHops) {
+      const hop = hops[i] as { body_sample?: unknown } | null | undefined;
+      if (hop !== null && typeof hop === 'object') hop.body_sample = null;
+    }
+  }
+  return record;
 }

@@ -4,7 +4,7 @@
 // of any size runs in flat memory.
 import type { Database, Statement } from 'better-sqlite3';
 import type { Measurement } from '../model.js';
-import { storedMeasurement, verdictPatch, type VerdictPatch } from '../records/stored-record.js';
+import { storedMeasurement, verdictPatch, verdictPatchOf, withVerdict, type VerdictPatch, type VerdictUpdate } from '../records/stored-record.js';
 import { hasColumn, measurementWhere } from './sql.js';
 import type { MeasurementFilter, UnreadableRows } from './types.js';
 
@@ -12,6 +12,7 @@ export class MeasurementWriter {
   private insertStmt: Statement | null = null;
   private rewriteStmt: Statement | null = null;
   private readonly patchStmts = new Map<number, Statement>();
+  private storedTextStmt: Statement | null = null;
 
   constructor(private readonly db: Database) {}
 
@@ -44,14 +45,36 @@ export class MeasurementWriter {
     this.db.transaction((batch: Measurement[]) => {
       for (const m of batch) {
         const patch = verdictPatch(m);
-        if (patch && this.patch(m, patch)) continue;
+        if (patch && this.patch(m.measurement_id, m.verdict, patch)) continue;
         this.rewrite(m);
       }
     })(measurements);
   }
 
+  /**
+   * updateVerdicts for a sweep that kept only each measurement's verdict
+   * (src/sweep/run.ts): the same patch, and for a row the patch cannot
+   * reach, the stored record read back and rewritten whole with the new
+   * verdict. A row that is not there (the insert was refused) is skipped.
+   */
+  applyVerdicts(updates: readonly VerdictUpdate[]): void {
+    this.db.transaction((batch: readonly VerdictUpdate[]) => {
+      for (const u of batch) {
+        const patch = verdictPatchOf(u, u.nulledBodyHops);
+        if (patch && this.patch(u.measurement_id, u.verdict, patch)) continue;
+        const stmt = (this.storedTextStmt ??= this.db.prepare('SELECT record FROM measurements WHERE measurement_id = ?').pluck());
+        const text = stmt.get(u.measurement_id) as string | undefined;
+        if (text === undefined) continue;
+        const m = withVerdict(text, u);
+        // A record that no longer parses (a damaged file) keeps its text; its columns take the verdict.
+        if (m) this.rewrite(m);
+        else this.db.prepare('UPDATE measurements SET verdict = ?, verdict_reason = ? WHERE measurement_id = ?').run(u.verdict, u.verdict_reason, u.measurement_id);
+      }
+    })(updates);
+  }
+
   /** false when the row is not export-ready (or absent): the caller rewrites it whole. */
-  private patch(m: Measurement, p: VerdictPatch): boolean {
+  private patch(measurementId: string, verdict: string, p: VerdictPatch): boolean {
     const paths = p.nulledBodySamples;
     let stmt = this.patchStmts.get(paths.length);
     if (!stmt) {
@@ -62,7 +85,7 @@ export class MeasurementWriter {
         WHERE measurement_id = ? AND export_ready = 1`);
       this.patchStmts.set(paths.length, stmt);
     }
-    return stmt.run(m.verdict, p.verdictReasonColumn, p.verdict, p.verdictReason, p.evidence, ...paths, m.measurement_id).changes > 0;
+    return stmt.run(verdict, p.verdictReasonColumn, p.verdict, p.verdictReason, p.evidence, ...paths, measurementId).changes > 0;
   }
 
   private rewrite(m: Measurement): void {

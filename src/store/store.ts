@@ -6,6 +6,7 @@
 // retention (compaction.ts) and the alert outbox (outbox.ts).
 import type { Database } from 'better-sqlite3';
 import type { Measurement, StoredEvent } from '../model.js';
+import type { VerdictUpdate } from '../records/stored-record.js';
 import { compactOlderThan } from './compaction.js';
 import * as events from './events.js';
 import type { InstanceLock } from './lock.js';
@@ -113,6 +114,11 @@ export class Store {
 
   updateVerdicts(batch: Measurement[]): void {
     this.measurementWriter.updateVerdicts(batch);
+  }
+
+  /** The final verdicts of a sweep that kept only them (see measurements.ts). */
+  applyVerdicts(updates: readonly VerdictUpdate[]): void {
+    this.measurementWriter.applyVerdicts(updates);
   }
 
   compactOlderThan(cutoffIso: string, batchSize = 1000): number {

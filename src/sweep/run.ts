@@ -2,9 +2,12 @@
 // query the control, judge the whole sweep, store everything.
 //
 // Measurements are stored as each unit finishes (so a crash loses only the
-// units in flight) with a provisional verdict; the sweep-wide judgement
-// (network.offline, the domestic baseline, cut-age agreement) needs every
-// unit, so the final verdicts are written in one transaction at the end.
+// units in flight) with a provisional verdict. Each unit is judged as it
+// finishes, and the sweep keeps only its verdict and failure facts, not its
+// records (src/analysis/verdict.ts: startSweepJudgement), so memory does not
+// grow with the sweep. The sweep-wide rule (network.offline) and the
+// experiments that compare units (the domestic baseline, cut-age agreement)
+// are applied at the end, and the final verdicts written in one transaction.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -13,16 +16,16 @@ import { startPhase } from '../../probes/net.js';
 import { preferConnected } from '../../probes/tcp.js';
 import { withoutSecrets } from '../../probes/wireguard.js';
 import type { DnsDetails, HttpHop, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
-import { unitFailure } from '../analysis/verdict.js';
-import type { LongControlView } from '../analysis/observation.js';
+import type { SweepJudge } from '../analysis/verdict.js';
 import { askLongControl, type LongControlQuery } from './long-control.js';
 import { learnOwnAddresses } from './own-address.js';
 import { BatchWriter } from './batch-writer.js';
 import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
+import type { VerdictUpdate } from '../records/stored-record.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
-import { keepOkPageBodies } from '../experiments/web/kept-body.js';
-import type { ControlAnswer, Measurement, VerdictResult } from '../model.js';
+import { okDroppedBodyHops } from '../experiments/web/kept-body.js';
+import type { ControlAnswer, Measurement, Verdict, VerdictResult } from '../model.js';
 import type { Store } from '../store/store.js';
 import type { RunSettlement, SettledRun } from '../store/runs.js';
 import { planSweep, type PlannedUnit } from './plan.js';
@@ -60,7 +63,8 @@ export interface SweepDeps {
   config: Config;
   probes: ProbeRegistry;
   logger: Logger;
-  judge(units: UnitObservation[], options: JudgeOptions): VerdictResult[];
+  /** startSweepJudgement in the daemon; batchJudge(fn) for a judge of all units at once. */
+  judge: SweepJudge;
   needsRetry(attempt: AttemptResults, url: string, kind: string): boolean;
   judgeOptions: JudgeOptions;
   queryControl?: ControlQuery;
@@ -105,7 +109,8 @@ export interface SweepOutcome {
   stored: number;
   durationS: number;
   units: SweepUnitOutcome[];
-  measurements: Measurement[];
+  /** What the sweep kept of each stored measurement, with its final verdict (the records are in the store). */
+  measurements: SweepMeasurement[];
   countsByVerdict: Record<string, number>;
   /** Measurements that could not be stored (disk full, ...). */
   dropped: number;
@@ -113,15 +118,33 @@ export interface SweepOutcome {
   control: ControlHealth | null;
 }
 
+/** A measurement as the sweep keeps it once stored: enough for the outcome, the metrics and the final verdict. */
+export interface SweepMeasurement {
+  measurement_id: string;
+  probe: ProbeKind;
+  url: string;
+  started_at: string;
+  runtime_ms: number;
+  failure: string | null;
+  verdict: Verdict;
+}
+
 interface UnitRun {
   unit: PlannedUnit;
-  attempts: AttemptResults[];
-  control: ControlAnswer | null;
-  controlFailed: boolean;
-  controlHelper: string | null;
-  longControl: LongControlView | null;
+  observation: UnitObservation;
   /** The measurements of the attempt that is kept (the last one). */
   measurements: Measurement[];
+}
+
+/** A finished unit, once its records are handed to the store and the judgement. */
+interface FinishedUnit {
+  unit: PlannedUnit;
+  /** Its index in the judgement's verdicts. */
+  index: number;
+  failed: boolean;
+  measurements: SweepMeasurement[];
+  /** Per measurement, the HTTP hops whose body an ok verdict drops. */
+  okDroppedHops: number[][];
 }
 
 export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepOutcome> {
@@ -143,31 +166,38 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   // Experiments marked exclusive (downloads) run one unit at a time: two sharing the access link measure each other.
   const exclusive = pLimit(1);
   const ungated = pLimit(Number.POSITIVE_INFINITY);
-  const hostLimits = new Map<string, LimitFunction>();
-  const hostLimit = (host: string) => {
-    let l = hostLimits.get(host);
-    if (!l) hostLimits.set(host, (l = pLimit(Math.max(1, config.perHostConcurrency))));
-    return l;
+  // A host's limiter lives while a unit of that host runs or waits: a long list does not keep one per host.
+  const hostLimits = new Map<string, { limit: LimitFunction; users: number }>();
+  const onHost = async <T>(host: string, fn: () => Promise<T>): Promise<T> => {
+    let h = hostLimits.get(host);
+    if (!h) hostLimits.set(host, (h = { limit: pLimit(Math.max(1, config.perHostConcurrency)), users: 0 }));
+    h.users++;
+    try {
+      return await h.limit(fn);
+    } finally {
+      if (--h.users === 0) hostLimits.delete(host);
+    }
   };
 
   const controlHealth: ControlHealth = { asked: 0, answered: 0, helpers: [] };
   const inFlight = new Set<string>();
   let done = 0;
   const writer = new BatchWriter(store, logger);
+  const judgement = deps.judge(deps.judgeOptions);
   const report = () => request.onProgress?.({ done, total: units.length, inFlight: [...inFlight] });
   report();
 
   const runs = await Promise.all(
     units.map((unit) =>
       limit(() =>
-        (experimentOf(unit.kind)?.exclusive ? exclusive : ungated)(() => hostLimit(unit.host)(async () => {
+        (experimentOf(unit.kind)?.exclusive ? exclusive : ungated)(() => onHost(unit.host, async () => {
           if (signal.aborted) return null;
           inFlight.add(withoutSecrets(unit.url));
           report();
           try {
             const run = await runUnit(deps, runId, unit, signal, controlHealth);
             writer.add(run.measurements);
-            return run;
+            return finishUnit(run, judgement.add(run.observation));
           } catch (err) {
             // A probe throws only on invalid input: keep the sweep going and say which unit.
             logger.error({ url: withoutSecrets(unit.url), kind: unit.kind, err: (err as Error).message }, 'unit failed to run');
@@ -184,37 +214,27 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
 
   writer.flush();
   const dropped = writer.dropped;
-  const finished = runs.filter((r): r is UnitRun => r !== null);
-  const observations: UnitObservation[] = finished.map((r) => ({
-    kind: r.unit.kind,
-    target: r.unit.target,
-    url: r.unit.url,
-    attempts: r.attempts,
-    control: r.control,
-    controlFailed: r.controlFailed,
-    longControl: r.longControl,
-  }));
-  const verdicts = deps.judge(observations, deps.judgeOptions);
+  const finished = runs.filter((r): r is FinishedUnit => r !== null);
+  const verdicts = judgement.finish();
 
   const outcomes: SweepUnitOutcome[] = [];
-  const measurements: Measurement[] = [];
+  const measurements: SweepMeasurement[] = [];
+  const updates: VerdictUpdate[] = [];
   const countsByVerdict: Record<string, number> = {};
-  finished.forEach((run, i) => {
-    const verdict = verdicts[i]!;
-    for (const m of run.measurements) {
+  for (const run of finished) {
+    const verdict = verdicts[run.index]!;
+    run.measurements.forEach((m, j) => {
       m.verdict = verdict.verdict;
-      m.verdict_reason = verdict.verdict_reason;
-      m.evidence = verdict.evidence;
-      if (verdict.verdict === 'ok') stripBodySample(m);
+      const nulledBodyHops = verdict.verdict === 'ok' ? run.okDroppedHops[j]! : [];
+      updates.push({ measurement_id: m.measurement_id, verdict: verdict.verdict, verdict_reason: verdict.verdict_reason, evidence: verdict.evidence, nulledBodyHops });
       measurements.push(m);
       countsByVerdict[verdict.verdict] = (countsByVerdict[verdict.verdict] ?? 0) + 1;
-    }
-    const failed = safeUnitFailed(observations[i]!);
-    outcomes.push({ kind: run.unit.kind, target: { ...run.unit.target, raw: withoutSecrets(run.unit.target.raw) }, url: withoutSecrets(run.unit.url), verdict, measurementIds: run.measurements.map((m) => m.measurement_id), failed });
-  });
+    });
+    outcomes.push({ kind: run.unit.kind, target: { ...run.unit.target, raw: withoutSecrets(run.unit.target.raw) }, url: withoutSecrets(run.unit.url), verdict, measurementIds: run.measurements.map((m) => m.measurement_id), failed: run.failed });
+  }
 
   try {
-    store.updateVerdicts(measurements);
+    store.applyVerdicts(updates);
   } catch (err) {
     logger.error({ run_id: runId, err: (err as Error).message }, 'could not store the sweep verdicts');
   }
@@ -245,23 +265,28 @@ function settle(store: Store, runId: string, settlement: RunSettlement, logger: 
   }
 }
 
-function safeUnitFailed(observation: UnitObservation): boolean {
-  try {
-    return unitFailure(observation).failed;
-  } catch {
-    return false;
-  }
+/** What the sweep keeps of a unit once its records are with the store and the judgement. */
+function finishUnit(run: UnitRun, judged: { index: number; failed: boolean }): FinishedUnit {
+  return {
+    unit: run.unit,
+    index: judged.index,
+    failed: judged.failed,
+    measurements: run.measurements.map((m) => ({
+      measurement_id: m.measurement_id,
+      probe: m.probe,
+      url: m.url,
+      started_at: m.started_at,
+      runtime_ms: m.runtime_ms,
+      failure: m.failure,
+      verdict: m.verdict,
+    })),
+    okDroppedHops: run.measurements.map((m) => (m.probe === 'http' ? okDroppedBodyHops(m.details as { hops?: HttpHop[] }) : [])),
+  };
 }
 
 function formatCounts(counts: Record<string, number>): string {
   const parts = Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => `${v}=${n}`);
   return parts.length ? parts.join(' ') : 'nothing measured';
-}
-
-/** What an ok http measurement keeps of its pages: src/experiments/web/kept-body.ts. */
-function stripBodySample(m: Measurement): void {
-  if (m.probe !== 'http') return;
-  keepOkPageBodies(m.details as { hops?: HttpHop[] });
 }
 
 function measurementDeadlineMs(config: Config, kind: ProbeKind): number {
@@ -337,7 +362,8 @@ async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal
     control: i === kept.length - 1 ? control : null,
     evidence: { attempts: attempts.length, control_helper: controlHelper },
   }));
-  return { unit, attempts, control, controlFailed, controlHelper, measurements, longControl: longControl ? await longControl : null };
+  const observation: UnitObservation = { kind: unit.kind, target: unit.target, url: unit.url, attempts, control, controlFailed, longControl: longControl ? await longControl : null };
+  return { unit, observation, measurements };
 }
 
 async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal, health: ControlHealth) {

@@ -16,6 +16,8 @@ import type { ExportSink } from '../../src/export/sink.js';
 import type { Measurement, VerdictResult } from '../../src/model.js';
 import { Store } from '../../src/store/store.js';
 import { runSweep } from '../../src/sweep/run.js';
+import { batchJudge } from '../../src/analysis/verdict.js';
+import { httpHop } from '../helpers/measurements.js';
 
 const PROBE_IP = '192.168.1.23';
 
@@ -61,7 +63,7 @@ describe('a sweep through the store', () => {
           config,
           probes: leakyProbes(),
           logger: pino({ level: 'silent' }),
-          judge: (units) => units.map((): VerdictResult => ({ verdict: 'tcp.blocked', verdict_reason: `no connection from ${PROBE_IP}`, evidence: { message: `probe at ${PROBE_IP}` } })),
+          judge: batchJudge((units) => units.map((): VerdictResult => ({ verdict: 'tcp.blocked', verdict_reason: `no connection from ${PROBE_IP}`, evidence: { message: `probe at ${PROBE_IP}` } }))),
           needsRetry: () => false,
           judgeOptions: { fingerprints: { dns: [], http: [] } as never },
         },
@@ -89,6 +91,49 @@ describe('a sweep through the store', () => {
       const full = rows.map((r) => JSON.stringify(measurementRecord(JSON.parse(r.record as string) as Measurement, { includeIp: false })) + '\n').join('');
       expect(sink.text).toBe(full);
       expect(sink.text).toBe(rows.map((r) => `${r.record}\n`).join(''));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('writes the final verdict over the provisional one, dropping an ok page\'s bodies but a small whole plain page, and keeping a blocked unit\'s', async () => {
+    const store = Store.open(join(mkdtempSync(join(tmpdir(), 'rasad-sweep-store-')), 'db.sqlite'));
+    try {
+      const config = defaultConfig();
+      config.retries = 0;
+      const small = '<html>small whole page</html>';
+      const hopsOf = (url: string) => [
+        httpHop({ url, status_code: 302, body_sample: 'moved', body_length: 5 }),
+        httpHop({ url: `${url}home`, body_sample: 'x'.repeat(1024), body_length: 40_000, body_truncated: true }),
+        httpHop({ url: `${url}small`, body_sample: small, body_length: Buffer.byteLength(small) }),
+      ];
+      const probes = Object.fromEntries(
+        PROBE_KINDS.map((kind) => [kind, { kind, run: async (input: { url: string }): Promise<ProbeResult> => ({ probe: kind, started_at: new Date().toISOString(), runtime_ms: 1, failure: null, failed_operation: null, details: kind === 'http' ? { hops: hopsOf(input.url) } : { url: input.url } }) }]),
+      ) as unknown as ProbeRegistry;
+      const targets: Target[] = [
+        { raw: 'fine.test', category: 'NEWS', tags: [], inputs: ['http://fine.test/'] },
+        { raw: 'blocked.test', category: 'NEWS', tags: [], inputs: ['http://blocked.test/'] },
+      ];
+      const outcome = await runSweep(
+        {
+          store,
+          config,
+          probes,
+          logger: pino({ level: 'silent' }),
+          judge: batchJudge((units) => units.map((u): VerdictResult => (u.url.includes('blocked') ? { verdict: 'http.blockpage', verdict_reason: 'a blockpage', evidence: { page: 1 } } : { verdict: 'ok', verdict_reason: 'fine', evidence: {} }))),
+          needsRetry: () => false,
+          judgeOptions: { fingerprints: { dns: [], http: [] } as never },
+        },
+        { schedule: 'test', probes: ['dns', 'http'], targets, concurrency: 2 },
+      );
+      expect(outcome.measurements.map((m) => m.verdict).sort()).toEqual(['http.blockpage', 'http.blockpage', 'ok', 'ok']);
+      const http = store.db.prepare(`SELECT url, verdict, record, export_ready FROM measurements WHERE probe = 'http' ORDER BY url`).all() as { url: string; verdict: string; record: string; export_ready: number }[];
+      const bodies = http.map((r) => [r.url, r.verdict, r.export_ready, (JSON.parse(r.record) as { details: { hops: { body_sample: string | null }[] } }).details.hops.map((h) => h.body_sample)]);
+      expect(bodies).toEqual([
+        ['http://blocked.test/', 'http.blockpage', 1, ['moved', 'x'.repeat(1024), small]],
+        ['http://fine.test/', 'ok', 1, [null, null, small]],
+      ]);
+      for (const r of http) expect(JSON.parse(r.record).verdict_reason).not.toContain('not analysed yet');
     } finally {
       store.close();
     }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Measurement } from '../../src/model.js';
-import { storedMeasurement } from '../../src/records/stored-record.js';
+import { storedMeasurement, type VerdictUpdate } from '../../src/records/stored-record.js';
 import { Store } from '../../src/store/store.js';
 import { GENERATED_RUN, generatedMeasurement, jsonishTree } from '../export/generated.js';
 import { fakeMeasurement, httpHop } from '../helpers/measurements.js';
@@ -85,6 +85,74 @@ describe('updateVerdicts', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** The update a sweep keeps for a measurement that `finalise` gives its verdict (every hop's body dropped). */
+function updateOf(m: Measurement, verdict: string, reason: string, evidence: unknown): VerdictUpdate {
+  const hops = (m.details as { hops?: unknown } | null)?.hops;
+  return {
+    measurement_id: m.measurement_id,
+    verdict: verdict as VerdictUpdate['verdict'],
+    verdict_reason: reason,
+    evidence: evidence as Record<string, unknown>,
+    nulledBodyHops: Array.isArray(hops) ? hops.flatMap((h, i) => (h && typeof h === 'object' ? [i] : [])) : [],
+  };
+}
+
+describe('applyVerdicts (a sweep that kept only the verdicts)', () => {
+  it('gives byte for byte what a full rewrite of the measurement gives, whether the row is patched or read back and rewritten', () => {
+    let readBack = 0;
+    fc.assert(
+      fc.property(generatedMeasurement, fc.string(), fc.oneof(fc.ipV4(), fc.ipV6()), jsonishTree, (m, word, ip, evidence) => {
+        const store = openWithRun();
+        try {
+          store.insertMeasurements([m]);
+          if (rowOf(store, m.measurement_id).export_ready === 0) readBack++;
+          store.applyVerdicts([updateOf(m, `v.${word}`, `${word} via ${ip}`, evidence)]);
+          const row = rowOf(store, m.measurement_id);
+          const expected = storedMeasurement(finalise(m, `v.${word}`, `${word} via ${ip}`, evidence));
+          expect(row.record).toBe(expected.record);
+          expect(row.export_ready).toBe(expected.exportReady ? 1 : 0);
+          expect(row.verdict_reason).toEqual(expected.verdictReason);
+          expect(row.verdict).toBe(`v.${word}`);
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The read-back path was exercised, not only the patch.
+    expect(readBack).toBeGreaterThan(0);
+  });
+
+  it('drops only the bodies it is told to, and leaves a kept page whole', () => {
+    const store = openWithRun();
+    const m = fakeMeasurement({
+      probe: 'http',
+      verdict: 'inconclusive',
+      verdict_reason: 'provisional',
+      details: { hops: [httpHop({ body_sample: 'redirect page' }), httpHop({ body_sample: '<html>kept</html>' })] },
+    });
+    store.insertMeasurements([m]);
+    store.applyVerdicts([{ ...updateOf(m, 'ok', 'fine', {}), nulledBodyHops: [0] }]);
+    const record = JSON.parse(rowOf(store, m.measurement_id).record as string);
+    expect(record.details.hops.map((h: { body_sample: unknown }) => h.body_sample)).toEqual([null, '<html>kept</html>']);
+    expect(record.verdict).toBe('ok');
+    store.close();
+  });
+
+  it('skips a measurement the store never took, and gives a damaged row its verdict columns without touching its text', () => {
+    const store = openWithRun();
+    const m = fakeMeasurement({ probe: 'dns', verdict: 'inconclusive', verdict_reason: 'provisional' });
+    store.insertMeasurements([m]);
+    store.db.prepare(`UPDATE measurements SET record = '{"truncated', export_ready = 0 WHERE measurement_id = ?`).run(m.measurement_id);
+    const absent = fakeMeasurement({ probe: 'dns' });
+    store.applyVerdicts([updateOf(absent, 'dns.nxdomain', 'gone', {}), updateOf(m, 'dns.nxdomain', 'no such name', {})]);
+    const row = rowOf(store, m.measurement_id);
+    expect(row).toMatchObject({ verdict: 'dns.nxdomain', verdict_reason: 'no such name', record: '{"truncated' });
+    expect(store.countMeasurements()).toBe(1);
+    store.close();
   });
 });
 

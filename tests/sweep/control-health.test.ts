@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
 import { detectChanges, initialState, type DetectorState } from '../../src/analysis/changes.js';
-import { judgeSweep, needsRetry } from '../../src/analysis/verdict.js';
+import { needsRetry, startSweepJudgement } from '../../src/analysis/verdict.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { queryControl } from '../../src/control/client.js';
 import { startHelper } from '../../src/control/helper.js';
@@ -45,7 +45,7 @@ async function sweep(controls: string[], url: string, state: DetectorState) {
   stores.push(store);
   const target = { raw: url, category: 'NEWS', tags: [], inputs: [url] };
   const outcome = await runSweep(
-    { store, config, probes: PROBES, logger: pino({ level: 'silent' }), judge: judgeSweep, needsRetry, judgeOptions: { fingerprints: defaultFingerprints() }, queryControl },
+    { store, config, probes: PROBES, logger: pino({ level: 'silent' }), judge: startSweepJudgement, needsRetry, judgeOptions: { fingerprints: defaultFingerprints() }, queryControl },
     { schedule: 'test', probes: ['dns', 'tcp', 'http'], targets: [target], concurrency: 2 },
   );
   return { outcome, ...detectChanges(state, toObservation(outcome), { confirmSweeps: 2 }) };

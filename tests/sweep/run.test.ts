@@ -12,6 +12,7 @@ import { PROVISIONAL_REASON, runSweep, type SweepDeps } from '../../src/sweep/ru
 import { planSweep } from '../../src/sweep/plan.js';
 import { Store } from '../../src/store/store.js';
 import type { VerdictResult } from '../../src/model.js';
+import { batchJudge } from '../../src/analysis/verdict.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -72,11 +73,11 @@ function deps(store: Store, probes: ProbeRegistry, overrides: Partial<SweepDeps>
     config,
     probes,
     logger,
-    judge: (units) => units.map((u): VerdictResult => {
+    judge: batchJudge((units) => units.map((u): VerdictResult => {
       const last = u.attempts[u.attempts.length - 1]!;
       const failed = Object.values(last).some((r) => r?.failure);
       return { verdict: failed ? 'tcp.blocked' : 'ok', verdict_reason: failed ? 'failed' : 'fine', evidence: { attempts: u.attempts.length } };
-    }),
+    })),
     needsRetry: (attempt) => Object.values(attempt).some((r) => r?.failure),
     judgeOptions: { fingerprints: { dns: [], http: [] } as never },
     ...overrides,

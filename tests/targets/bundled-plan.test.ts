@@ -15,6 +15,7 @@ import { experimentOf, PROBE_KINDS, type ProbeRegistry } from '../../src/experim
 import { Store } from '../../src/store/store.js';
 import { runSweep } from '../../src/sweep/run.js';
 import { loadTargets } from '../../src/targets/parse.js';
+import { batchJudge } from '../../src/analysis/verdict.js';
 
 const targets = loadTargets(fileURLToPath(new URL('../../targets.txt', import.meta.url)));
 const AUTHORITIES = 8;
@@ -44,7 +45,7 @@ async function sweepBundled(schedule: 'web' | 'long', probeCircumvention: boolea
         config,
         probes: recordingProbes(calls),
         logger: pino({ level: 'silent' }),
-        judge: (units) => units.map(() => ({ verdict: 'ok', verdict_reason: 'stand-in', evidence: {} })),
+        judge: batchJudge((units) => units.map(() => ({ verdict: 'ok', verdict_reason: 'stand-in', evidence: {} }))),
         needsRetry: () => false,
         judgeOptions: { fingerprints: { dns: [], http: [] } as never },
       },
