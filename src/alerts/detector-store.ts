@@ -76,10 +76,7 @@ export function targetStateRows(state: DetectorState, updatedAt: string): Target
 
 /** Sweeps stored since `sinceIso` that the detector has not seen, oldest first (runs still running are left out), one at a time. */
 export function* storedObservations(store: Store, sinceIso: string, skip: { runIds: Iterable<string> }): IterableIterator<SweepObservation> {
-  const skipped = new Set(skip.runIds);
-  for (const sweep of streamObservations(store.iterateVerdictRows({ since: sinceIso, excludeReason: PROVISIONAL_REASON }))) {
-    if (!skipped.has(sweep.run_id)) yield sweep;
-  }
+  yield* streamObservations(store.iterateVerdictRows({ since: sinceIso, excludeReason: PROVISIONAL_REASON, excludeRunIds: [...skip.runIds] }));
 }
 
 /** A state from the stored verdicts of the last REBUILD_WINDOW_DAYS; the events it finds are returned for storing, not alerting. */

@@ -33,13 +33,16 @@ export function recentMeasurements(db: Database, filter: MeasurementFilter, limi
 /**
  * Verdicts with their run, oldest run first, for replaying them through the
  * change detector. Runs still 'running' are left out (their verdicts may be
- * provisional), and so are rows with `excludeReason` as their reason.
+ * provisional), and so are rows with `excludeReason` as their reason and the
+ * runs in `excludeRunIds` (the sweep being detected on, runs already seen:
+ * skipped by SQLite, not read and dropped).
  */
-export function* iterateVerdictRows(db: Database, filter: { since?: string; excludeReason?: string } = {}): IterableIterator<VerdictRow> {
+export function* iterateVerdictRows(db: Database, filter: VerdictRowFilter = {}): IterableIterator<VerdictRow> {
   const clauses = [`(r.status IS NULL OR r.status <> 'running')`];
   const params: Record<string, unknown> = {};
   if (filter.since) (clauses.push('m.started_at >= @since'), (params.since = filter.since));
   if (filter.excludeReason) (clauses.push('m.verdict_reason <> @reason'), (params.reason = filter.excludeReason));
+  if (filter.excludeRunIds?.length) (clauses.push('m.run_id NOT IN (SELECT value FROM json_each(@excluded_runs))'), (params.excluded_runs = JSON.stringify(filter.excludeRunIds)));
   const stmt = db.prepare(`
     SELECT m.measurement_id, m.run_id, r.started_at AS run_started_at, m.target, m.url, m.probe, m.category,
            m.verdict, m.started_at, json_extract(m.record, '$.tags') AS tags
@@ -49,6 +52,12 @@ export function* iterateVerdictRows(db: Database, filter: { since?: string; excl
   for (const row of stmt.iterate(params) as Iterable<Omit<VerdictRow, 'tags'> & { tags: string | null }>) {
     yield { ...row, tags: tagList(row.tags) };
   }
+}
+
+export interface VerdictRowFilter {
+  since?: string;
+  excludeReason?: string;
+  excludeRunIds?: readonly string[];
 }
 
 export type VerdictCell = { url: string; target: string; probe: string; verdict: string; started_at: string };

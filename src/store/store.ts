@@ -200,7 +200,7 @@ export class Store {
     return reads.recentMeasurements(this.db, filter, limit);
   }
 
-  iterateVerdictRows(filter: { since?: string; excludeReason?: string } = {}): IterableIterator<VerdictRow> {
+  iterateVerdictRows(filter: reads.VerdictRowFilter = {}): IterableIterator<VerdictRow> {
     return reads.iterateVerdictRows(this.db, filter);
   }
 

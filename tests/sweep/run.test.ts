@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Probe, ProbeKind, ProbeResult, Target } from '../../probes/types.js';
 import { PROBE_KINDS, type ProbeRegistry } from '../../src/experiments/registry.js';
 import { defaultConfig } from '../../src/config/schema.js';
-import { PROVISIONAL_REASON, runSweep, type SweepDeps } from '../../src/sweep/run.js';
+import { IN_FLIGHT_SHOWN, PROVISIONAL_REASON, runSweep, type SweepDeps, type SweepProgress } from '../../src/sweep/run.js';
 import { planSweep } from '../../src/sweep/plan.js';
 import { Store } from '../../src/store/store.js';
 import type { VerdictResult } from '../../src/model.js';
@@ -123,6 +123,21 @@ describe('runSweep', () => {
     expect(stats.peak).toBeGreaterThanOrEqual(2);
     for (const peak of stats.perHostPeak.values()) expect(peak).toBeLessThanOrEqual(2);
     expect(store.countMeasurements()).toBe(90);
+    store.close();
+  });
+
+  it('reports progress with the count in flight and a few of their inputs, ending at done = total', async () => {
+    const store = newStore();
+    const d = deps(store, standInProbes({ delayMs: 5 }, newStats()));
+    const reports: SweepProgress[] = [];
+    const targets = Array.from({ length: 40 }, (_, i) => target(`http://p${i}.test/`));
+    await runSweep(d, { schedule: 'test', probes: ['dns', 'tcp'], targets, concurrency: 12, onProgress: (p) => reports.push(p) });
+    expect(Math.max(...reports.map((r) => r.inFlightCount))).toBe(12);
+    for (const r of reports) {
+      expect(r.inFlight.length).toBe(Math.min(r.inFlightCount, IN_FLIGHT_SHOWN));
+      for (const url of r.inFlight) expect(url).toMatch(/^http:\/\/p\d+\.test\/$/);
+    }
+    expect(reports.at(-1)).toMatchObject({ done: 40, total: 40, inFlightCount: 0, inFlight: [] });
     store.close();
   });
 
