@@ -10,7 +10,7 @@ import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js'
 import { UsageError } from './cli/command.js';
 import { loadConfig } from './config/load.js';
 import { PROBE_KINDS, PROBES } from './experiments/registry.js';
-import { lookupAsn } from './net/asn.js';
+import { lookupAsn, preloadAsnTable } from './net/asn.js';
 import type { Config } from './config/schema.js';
 import { queryControl } from './control/client.js';
 import { queryLongControl } from './control/long/client.js';
@@ -23,6 +23,9 @@ import { Store } from './store/store.js';
 import { runSweep, type SweepOutcome, type SweepRequest } from './sweep/run.js';
 import type { SweepObservation } from './analysis/changes.js';
 import { loadTargets } from './targets/parse.js';
+
+/** Probes whose units' judges look up autonomous systems (DNS consistency, Messenger's addresses). */
+const ASN_PROBES: ReadonlySet<string> = new Set(['dns', 'facebook_messenger']);
 
 export interface CommonFlags {
   config?: string;
@@ -110,6 +113,8 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
     metrics,
     pipeline,
     async sweep(request) {
+      // The judges of web and Messenger units ask for ASes as units finish: the table is loaded first, in slices.
+      if (request.probes.some((p) => ASN_PROBES.has(p))) await preloadAsnTable();
       const outcome = await runSweep(
         {
           store,

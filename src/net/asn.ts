@@ -4,8 +4,10 @@
 // consistency rule needs it: two answers in the same AS are consistent (a CDN
 // answering each resolver with its own addresses), two in different ASes are
 // not. The tables load lazily on first use (about 0.2 s and 8 MiB), so a probe
-// that never asks pays nothing.
+// that never asks pays nothing; a sweep preloads them in slices before it
+// starts (preloadAsnTable), so that no probe in flight waits for the load.
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
@@ -71,50 +73,94 @@ function rows(text: string, each: (first: string, last: string, asn: number) => 
  * sweep pay.
  */
 function parseV4(text: string | Buffer): V4Table {
-  const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
-  let rowsMax = 1;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) rowsMax++;
-  const starts = new Uint32Array(rowsMax);
-  const ends = new Uint32Array(rowsMax);
-  const asns = new Uint32Array(rowsMax);
-  let n = 0;
-  let i = 0;
-  const length = bytes.length;
-  while (i < length) {
-    // first,last,asn[,"org"]: a row that does not start so is skipped.
-    let first = 0;
-    let last = 0;
-    let asn = 0;
-    let field = 0;
-    let digits = 0;
-    let valid = true;
-    for (; i < length; i++) {
-      const c = bytes[i]!;
-      if (c === 10) break;
-      if (field > 2) continue;
-      if (c >= 48 && c <= 57) {
-        if (field === 0) first = first * 10 + (c - 48);
-        else if (field === 1) last = last * 10 + (c - 48);
-        else asn = asn * 10 + (c - 48);
-        digits++;
-      } else if (c === 44) {
-        if (digits === 0) valid = false;
-        field++;
-        digits = 0;
-      } else if (c !== 13) {
-        valid = false;
-        field = 3;
+  const parser = new V4Parser(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+  parser.step(Number.POSITIVE_INFINITY);
+  return parser.table();
+}
+
+/**
+ * parseV4 in slices: step(deadline) works until performance.now() passes the
+ * deadline, so a load beside running probes never holds the event loop for
+ * long (preloadAsnTable).
+ */
+class V4Parser {
+  private rowsMax = 1;
+  /** Where the row count has got to; -1 once counted. */
+  private countAt = 0;
+  private starts = new Uint32Array(0);
+  private ends = new Uint32Array(0);
+  private asns = new Uint32Array(0);
+  private n = 0;
+  private i = 0;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  get done(): boolean {
+    return this.countAt < 0 && this.i >= this.bytes.length;
+  }
+
+  step(deadline: number): void {
+    const bytes = this.bytes;
+    while (this.countAt >= 0) {
+      const nl = bytes.indexOf(10, this.countAt);
+      if (nl < 0) {
+        this.countAt = -1;
+        this.starts = new Uint32Array(this.rowsMax);
+        this.ends = new Uint32Array(this.rowsMax);
+        this.asns = new Uint32Array(this.rowsMax);
+        break;
+      }
+      this.rowsMax++;
+      this.countAt = nl + 1;
+      if ((this.rowsMax & 0xfff) === 0 && performance.now() > deadline) return;
+    }
+    const { starts, ends, asns } = this;
+    const length = bytes.length;
+    let i = this.i;
+    let n = this.n;
+    let rows = 0;
+    while (i < length) {
+      if ((++rows & 0xfff) === 0 && performance.now() > deadline) break;
+      // first,last,asn[,"org"]: a row that does not start so is skipped.
+      let first = 0;
+      let last = 0;
+      let asn = 0;
+      let field = 0;
+      let digits = 0;
+      let valid = true;
+      for (; i < length; i++) {
+        const c = bytes[i]!;
+        if (c === 10) break;
+        if (field > 2) continue;
+        if (c >= 48 && c <= 57) {
+          if (field === 0) first = first * 10 + (c - 48);
+          else if (field === 1) last = last * 10 + (c - 48);
+          else asn = asn * 10 + (c - 48);
+          digits++;
+        } else if (c === 44) {
+          if (digits === 0) valid = false;
+          field++;
+          digits = 0;
+        } else if (c !== 13) {
+          valid = false;
+          field = 3;
+        }
+      }
+      i++;
+      if (valid && field >= 2 && (field > 2 || digits > 0) && first <= 0xffffffff && last <= 0xffffffff) {
+        starts[n] = first;
+        ends[n] = last;
+        asns[n] = asn;
+        n++;
       }
     }
-    i++;
-    if (valid && field >= 2 && (field > 2 || digits > 0) && first <= 0xffffffff && last <= 0xffffffff) {
-      starts[n] = first;
-      ends[n] = last;
-      asns[n] = asn;
-      n++;
-    }
+    this.i = i;
+    this.n = n;
   }
-  return { starts: starts.subarray(0, n), ends: ends.subarray(0, n), asns: asns.subarray(0, n) };
+
+  table(): V4Table {
+    return { starts: this.starts.subarray(0, this.n), ends: this.ends.subarray(0, this.n), asns: this.asns.subarray(0, this.n) };
+  }
 }
 
 function parseV6(text: string): V6Table {
@@ -139,6 +185,65 @@ export function bundledAsnTable(): AsnTable | null {
     loaded = null;
   }
   return loaded;
+}
+
+let preloading: Promise<AsnTable | null> | null = null;
+
+/**
+ * Loads the bundled table without holding the event loop more than about
+ * `sliceMs` at a time, so probes running beside it keep their timings. A
+ * sweep judges its units as they finish, and the first judgement that asks
+ * for an AS would otherwise stop every probe in flight for the whole load
+ * (about 0.2 s; more on a Pi). Called before a sweep starts; a lookup made
+ * while it runs loads the table at once.
+ */
+export function preloadAsnTable(sliceMs = 4): Promise<AsnTable | null> {
+  if (loaded !== undefined) return Promise.resolve(loaded);
+  preloading ??= (async () => {
+    try {
+      const dir = dataDir();
+      const [v4, v6] = await Promise.all([readWhole(join(dir, 'asn-ipv4-num.csv')), readWhole(join(dir, 'asn-ipv6-num.csv'))]);
+      // A lookup that came first loaded the table already: the slices stop.
+      const table = await parseAsnCsvInSlices(v4, v6.toString('latin1'), sliceMs, () => loaded !== undefined);
+      loaded ??= table;
+    } catch {
+      loaded ??= null;
+    }
+    return loaded;
+  })();
+  return preloading;
+}
+
+/** A file's bytes in one buffer of its size (readFile gathers chunks and copies them: twice the memory for a moment). */
+async function readWhole(path: string): Promise<Buffer> {
+  const file = await open(path);
+  try {
+    const { size } = await file.stat();
+    const bytes = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await file.read(bytes, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return bytes.subarray(0, at);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * parseAsnCsv, yielding to the event loop (setImmediate) after each slice of
+ * about `sliceMs` (at least 4,096 rows); null when `abandon` says to stop.
+ */
+export async function parseAsnCsvInSlices(v4: Buffer, v6Text: string, sliceMs: number, abandon: () => boolean = () => false): Promise<AsnTable | null> {
+  const parser = new V4Parser(v4);
+  while (!parser.done) {
+    if (abandon()) return null;
+    parser.step(performance.now() + sliceMs);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { v4: parser.table(), v6: parseV6(v6Text) };
 }
 
 /** The ASN announcing `ip`, or null when unknown (private, unannounced, or no data). */
