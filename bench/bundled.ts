@@ -22,7 +22,7 @@
 // longest serial unit); ratio = the sweep's own duration / ideal.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchUsageError, nonNegativeNumber, parseBenchFlags, positiveIntList, runBench } from './lib/args.js';
 import { bundledNeeds } from './lib/bundled-targets.js';
@@ -40,11 +40,12 @@ import { startWorldMain, type WorldProcess } from './lib/world-process.js';
 import { EXPERIMENTS } from '../src/experiments/registry.js';
 import { loadTargets } from '../src/targets/parse.js';
 
-const usage = `Usage: node --import tsx bench/bundled.ts [--concurrency 20,50] [--latency-ms 50] [--plain yes] [--keep]
+const usage = `Usage: node --import tsx bench/bundled.ts [--concurrency 20,50] [--latency-ms 50] [--plain yes] [--cpu-prof DIR] [--keep]
 
   --concurrency LIST  rasad once --concurrency values (default 20,50: the web schedule's default, and 50)
   --latency-ms D      delay added to every DNS answer, HTTP response and Tor answer (default 50)
   --plain yes|no      also run bench/sweep.ts at the same size, concurrency and latency, for its ratio (default yes)
+  --cpu-prof DIR      write V8 CPU profiles of each sweep (not the serial run) into DIR/c<concurrency> (summarise with bench/profile-top.ts)
   --keep              keep the work directory
 `;
 
@@ -62,6 +63,7 @@ interface Setup {
   dir: string;
   config: string;
   caFile: string;
+  cpuProfDir: string | null;
 }
 
 interface Run extends RasadOnceRun {
@@ -75,6 +77,7 @@ async function runBundled(setup: Setup, concurrency: number): Promise<Run> {
     ns: setup.ns,
     workPrefix: join(setup.dir, `bundled-c${concurrency}`),
     args: ['--targets', TARGETS, '--config', setup.config, '--probes', PROBES.join(','), '--resolver', '127.0.0.1:53', '--concurrency', String(concurrency)],
+    nodeFlags: setup.cpuProfDir && concurrency > 1 ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir, `c${concurrency}`)}`] : [],
     // As bin/rasad and npm start run it; the test CA as the lab hands its own out.
     env: { UV_THREADPOOL_SIZE: '64', NODE_EXTRA_CA_CERTS: setup.caFile },
     timeoutMs: 600_000,
@@ -155,6 +158,7 @@ await runBench(usage, async () => {
     concurrency: { type: 'string' },
     'latency-ms': { type: 'string' },
     plain: { type: 'string' },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean' },
   });
   if (flags.help) {
@@ -182,7 +186,7 @@ await runBench(usage, async () => {
     console.log(`rasad bundled bench: the ${targets.length} targets of targets.txt, ${needs.names.length} names, ${needs.addresses.length} fixed addresses on the namespace's lo, ports ${needs.ports.join(',')}; ${latencyMs} ms added to each DNS answer, HTTP response and Tor answer; namespace ${ns.name}`);
     console.log(`  rasad once --probes ${PROBES.join(',')} --resolver 127.0.0.1:53, config ${JSON.stringify(CONFIG)}`);
     world = await startWorldMain<BundledWorldStats>(ns, WORLD_MAIN, ['--latency-ms', String(latencyMs), '--cert', join(dir, 'server.pem'), '--key', join(dir, 'server.key'), '--ports', needs.ports.join(',')], PROJECT);
-    const setup: Setup = { ns, world, dir, config, caFile: pki.caFile };
+    const setup: Setup = { ns, world, dir, config, caFile: pki.caFile, cpuProfDir: typeof flags['cpu-prof'] === 'string' ? resolve(flags['cpu-prof']) : null };
 
     const serial = await runBundled(setup, 1);
     const units = serial.db.unitsMeasured ?? new Set(serial.db.timings.map((t) => t.url)).size;

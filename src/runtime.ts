@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProbeKind, Target } from '../probes/types.js';
+import { sharedSecureContext } from '../probes/net.js';
 import { defaultFingerprints } from './analysis/fingerprints.js';
 import { needsRetry, startSweepJudgement } from './analysis/verdict.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
@@ -103,6 +104,7 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
   // Off unless the volunteer enabled a collector (README: Safety): then each finished run is queued for it.
   const uploader = startUploader({ store, config, logger: logger.child({ layer: 'store' }) });
   const fingerprints = defaultFingerprints();
+  warmTrust(config.probe.extraCaPem, logger.child({ layer: 'probe' }));
   const sweepLogger = logger.child({ layer: 'scheduler' });
 
   return {
@@ -156,6 +158,20 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       store.close();
     },
   };
+}
+
+/**
+ * Builds the shared TLS trust (the roots plus an extra CA: about 40 ms) before
+ * any sweep, so that the first handshakes of the first sweep do not wait for
+ * it. Never fatal: a PEM the TLS library refuses is reported by the probes
+ * themselves, per measurement.
+ */
+function warmTrust(extraCaPem: string | undefined, logger: Logger): void {
+  try {
+    sharedSecureContext(extraCaPem, 'tls');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'the extra CA cannot be used: TLS probes will fail');
+  }
 }
 
 function historyOf(store: Store, url: string): number[] {
