@@ -48,7 +48,8 @@ const usage = `Usage: node --import tsx bench/realistic.ts [--targets 903] [--co
   --sample N          targets of the serial calibration run (default 20: both failure kinds)
   --trust LIST        extra-ca (NODE_EXTRA_CA_CERTS), system (the CA as the system store) (default: both)
   --helper-max M      the helper's --max-concurrency: auto (max(64, concurrency)), default (the CLI's own), or N
-  --cpu-prof DIR      write V8 CPU profiles of each sweep (not the calibration) into DIR/<run> (one file per thread: the largest is the main thread)
+  --cpu-prof DIR      write V8 CPU profiles of each sweep (not the calibration) into DIR/<run> (one file per thread: the largest is the main thread),
+                      and of its helper into DIR/<run>/helper
   --keep              keep the work directory
 `;
 
@@ -110,16 +111,17 @@ async function runOnce(setup: Setup, world: WorldProcess<RealisticWorldStats>, t
   writeFileSync(targetsPath, realisticTargetsFile(targets));
   const db = join(setup.dir, `${name}.db`);
   const usageFile = join(setup.dir, `${name}.usage.json`);
+  const profile = setup.cpuProfDir && concurrency > 1 ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir, name)}`] : [];
   const helper = await startHelperProcess(setup.ns, {
     cli: CLI,
     cwd: PROJECT,
     env: childEnv(trust, setup.pki),
-    nodeFlags: nodeFlags(trust),
+    // The helper's profile goes beside rasad's, under <run>/helper (written when it stops).
+    nodeFlags: [...(profile.length > 0 ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir!, name, 'helper')}`] : []), ...nodeFlags(trust)],
     port: HELPER_PORT,
     maxConcurrency: helperConcurrency === 'default' ? undefined : helperConcurrency,
   });
   try {
-    const profile = setup.cpuProfDir && concurrency > 1 ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir, name)}`] : [];
     const argv = setup.ns.wrap([
       process.execPath, ...profile, ...nodeFlags(trust), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
       '--targets', targetsPath, '--db', db, '--config', setup.config, '--control', helper.url, '--concurrency', String(concurrency),

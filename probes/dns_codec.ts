@@ -43,18 +43,21 @@ const MAX_POINTER_JUMPS = 127;
 function encodeName(name: string): Buffer {
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
   if (trimmed === '') return Buffer.from([0]);
-  const parts: Buffer[] = [];
+  // One buffer, written in place (a query is encoded twice per DNS probe):
+  // latin1 is one byte per character, so the wire form is the text plus a
+  // length byte for the first label and the root label.
+  const wire = Buffer.allocUnsafe(trimmed.length + 2);
+  let at = 0;
   for (const label of trimmed.split('.')) {
-    const bytes = Buffer.from(label, 'latin1');
-    if (bytes.length === 0) throw new DnsEncodeError(`empty label in ${JSON.stringify(name)}`);
-    if (bytes.length > MAX_LABEL_LENGTH) throw new DnsEncodeError(`label longer than 63 bytes in ${JSON.stringify(name.slice(0, 80))}`);
+    if (label.length === 0) throw new DnsEncodeError(`empty label in ${JSON.stringify(name)}`);
+    if (label.length > MAX_LABEL_LENGTH) throw new DnsEncodeError(`label longer than 63 bytes in ${JSON.stringify(name.slice(0, 80))}`);
     // eslint-disable-next-line no-control-regex
     if (/[^\x21-\x7e]/.test(label)) throw new DnsEncodeError(`name is not printable ASCII: ${JSON.stringify(name.slice(0, 80))}`);
-    parts.push(Buffer.from([bytes.length]), bytes);
+    wire[at++] = label.length;
+    at += wire.write(label, at, 'latin1');
   }
-  parts.push(Buffer.from([0]));
-  const wire = Buffer.concat(parts);
-  if (wire.length > MAX_NAME_LENGTH) throw new DnsEncodeError('name longer than 255 bytes');
+  wire[at++] = 0;
+  if (at > MAX_NAME_LENGTH) throw new DnsEncodeError('name longer than 255 bytes');
   return wire;
 }
 
@@ -67,14 +70,16 @@ function typeNumber(type: string | number): number {
 /** A standard recursive query for one name and type (one question, RD set). */
 export function encodeQuery(name: string, type: 'A' | 'AAAA' | 'CNAME' | number, id: number): Buffer {
   if (!Number.isInteger(id) || id < 0 || id > 0xffff) throw new DnsEncodeError(`bad query id ${id}`);
-  const header = Buffer.alloc(HEADER_LENGTH);
-  header.writeUInt16BE(id, 0);
-  header.writeUInt16BE(0x0100, 2); // RD
-  header.writeUInt16BE(1, 4); // QDCOUNT
-  const tail = Buffer.alloc(4);
-  tail.writeUInt16BE(typeNumber(type), 0);
-  tail.writeUInt16BE(CLASS_IN, 2);
-  return Buffer.concat([header, encodeName(name), tail]);
+  const qtype = typeNumber(type);
+  const encodedName = encodeName(name);
+  const query = Buffer.alloc(HEADER_LENGTH + encodedName.length + 4);
+  query.writeUInt16BE(id, 0);
+  query.writeUInt16BE(0x0100, 2); // RD
+  query.writeUInt16BE(1, 4); // QDCOUNT
+  encodedName.copy(query, HEADER_LENGTH);
+  query.writeUInt16BE(qtype, HEADER_LENGTH + encodedName.length);
+  query.writeUInt16BE(CLASS_IN, HEADER_LENGTH + encodedName.length + 2);
+  return query;
 }
 
 /** A record to put in an encoded message (used by test servers and the control helper). */

@@ -1,12 +1,17 @@
 // Socket and timing helpers shared by the probes: parse a probe's URL,
-// bound a phase with a deadline that cleans up after itself, connect TCP
-// with the failure classified, resolve with the system resolver.
+// bound a phase with a deadline that cleans up after itself (phase.ts),
+// connect TCP with the failure classified, shake hands over TLS
+// (tls_connect.ts), resolve with the system resolver.
 import { promises as dnsPromises } from 'node:dns';
 import { isIP, Socket, connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DeadlineError, abortFailure, classifyError } from './failure.js';
+import { withDeadline } from './phase.js';
 import type { Failure, Operation, ProbeInput, ProbeKind, ProbeResult } from './types.js';
+
+export { raceAbort, startPhase, withDeadline, withPhase, type Phase } from './phase.js';
+export { handshakePeerCertificate, tlsHandshake, type HandshakePeerCertificate, type PeerCertificateNeed } from './tls_connect.js';
 
 /** The input URL could not be understood: the one case where a probe throws. */
 export class ProbeInputError extends Error {
@@ -74,63 +79,6 @@ export function now(): number {
 }
 
 /**
- * One bounded phase: a signal that aborts (with a DeadlineError) after `ms`
- * or when `parent` aborts. `dispose()` clears the timer and the listener, so
- * nothing is left behind whichever way the phase ends.
- */
-export interface Phase {
-  signal: AbortSignal;
-  dispose(): void;
-}
-
-export function startPhase(parent: AbortSignal, ms: number, what = 'phase'): Phase {
-  const controller = new AbortController();
-  const onParentAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', onParentAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new DeadlineError(what)), Math.max(0, ms));
-  return {
-    signal: controller.signal,
-    dispose() {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onParentAbort);
-    },
-  };
-}
-
-/** Runs `work` under a phase deadline; the phase is disposed when it settles. */
-export async function withPhase<T>(parent: AbortSignal, ms: number, what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const phase = startPhase(parent, ms, what);
-  try {
-    return await raceAbort(work(phase.signal), phase.signal);
-  } finally {
-    phase.dispose();
-  }
-}
-
-/** Rejects with the signal's reason as soon as it aborts, whatever `promise` does. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-/**
  * The failure string for an error that ended a phase. When the probe's own
  * signal was aborted, that decides it (timeout or interrupted), whatever
  * error the aborted operation surfaced.
@@ -195,7 +143,7 @@ export async function tryConnect(ip: string, port: number, signal: AbortSignal, 
  */
 export async function lookupSystem(host: string, signal: AbortSignal, timeoutMs: number): Promise<string[]> {
   if (isIP(host)) return [host];
-  const results = await withPhase(signal, timeoutMs, 'resolve', () => dnsPromises.lookup(host, { all: true, verbatim: true }));
+  const results = await withDeadline(signal, timeoutMs, 'resolve', () => dnsPromises.lookup(host, { all: true, verbatim: true }));
   return [...new Set(results.map((r) => r.address))];
 }
 
@@ -265,52 +213,6 @@ export async function readCapped(body: AsyncIterable<Uint8Array>, keepBytes: num
     error = err ?? new Error('body stream failed');
   }
   return { kept: Buffer.concat(kept, keptLength), bytesRead, truncated, error };
-}
-
-/**
- * A TLS handshake over an already connected socket, bounded by `timeoutMs`
- * and `signal`. Resolves with the TLS socket once secure; on any failure
- * both sockets are destroyed and the error is rethrown. With
- * rejectUnauthorized false, judge the certificate afterwards.
- */
-export function tlsHandshake(tcp: Socket, options: Omit<ConnectionOptions, 'socket'>, signal: AbortSignal, timeoutMs: number): Promise<TLSSocket> {
-  return new Promise<TLSSocket>((resolve, reject) => {
-    if (signal.aborted) {
-      tcp.destroy();
-      reject(signal.reason);
-      return;
-    }
-    const socket = tlsConnect({ ...options, socket: tcp });
-    const timer = setTimeout(() => done(new DeadlineError('TLS handshake')), Math.max(0, timeoutMs));
-    const onAbort = () => done(signal.reason);
-    const onError = (err: Error) => done(err);
-    const onSecure = () => done(null);
-    // A peer that closes without a word: Node reports it as ECONNRESET
-    // without a syscall, which classifyError reads as eof_error.
-    const onClose = () => done(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', onError);
-    socket.once('secureConnect', onSecure);
-    socket.once('close', onClose);
-    let settled = false;
-    function done(err: unknown) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      socket.off('error', onError);
-      socket.off('secureConnect', onSecure);
-      socket.off('close', onClose);
-      if (err) {
-        socket.on('error', () => {});
-        socket.destroy();
-        tcp.destroy();
-        reject(err);
-      } else {
-        resolve(socket);
-      }
-    }
-  });
 }
 
 /** addresses[0] (what the DNS probe found), or the system resolver's first answer when it found none. */

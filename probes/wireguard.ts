@@ -20,9 +20,18 @@ declare module './types.js' {
   }
 }
 
-/** The input without its private key: what the record may carry. */
+/** The input without its private key (every `clientkey` member of its query): what the record may carry. */
 export function withoutSecrets(url: string): string {
-  return url.replace(/[?&]clientkey=[^&#]*/i, '').replace(/^([^?]*)&/, '$1?');
+  // The sweep calls this for every unit's URL: most have no key at all.
+  if (!/clientkey=/i.test(url)) return url;
+  const hash = url.indexOf('#');
+  const beforeFragment = hash >= 0 ? url.slice(0, hash) : url;
+  const fragment = hash >= 0 ? url.slice(hash) : '';
+  const q = beforeFragment.indexOf('?');
+  if (q < 0) return url;
+  // The query's members are filtered, never the path: an '&' there is the URL's own.
+  const kept = beforeFragment.slice(q + 1).split('&').filter((member) => !/^clientkey=/i.test(member));
+  return beforeFragment.slice(0, q) + (kept.length > 0 ? `?${kept.join('&')}` : '') + fragment;
 }
 
 async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<EndpointDetails>> {

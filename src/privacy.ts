@@ -29,6 +29,25 @@ const IPV6_CANDIDATE = /(?<![0-9A-Za-z_])[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:
  */
 export function scrubIps(text: string, keep?: (ip: string) => boolean): string {
   if (!/[0-9]/.test(text) && !text.includes('::')) return text;
+  if (keep !== undefined || text.length > REMEMBERED_TEXT_MAX_CHARS) return scrubAll(text, keep);
+  // Short texts repeat from record to record (the request headers, a
+  // server's Content-Type and Server, failure strings): their scrub is
+  // remembered, since a Date header's "02:20:00" alone sends a value through
+  // both address passes.
+  let out = scrubbedTexts.get(text);
+  if (out === undefined) {
+    out = scrubAll(text, undefined);
+    if (scrubbedTexts.size >= TEXTS_REMEMBERED) scrubbedTexts.clear();
+    scrubbedTexts.set(text, out);
+  }
+  return out;
+}
+
+const scrubbedTexts = new Map<string, string>();
+const TEXTS_REMEMBERED = 4096;
+const REMEMBERED_TEXT_MAX_CHARS = 256;
+
+function scrubAll(text: string, keep: ((ip: string) => boolean) | undefined): string {
   let out = scrubOnce(text, keep);
   if (out === text) return text;
   // One pass can uncover an address: in "fe80::1.2.3.4.5" the IPv4 pass takes

@@ -6,8 +6,8 @@ import { isIP } from 'node:net';
 import { isBogon } from '../../probes/bogons.js';
 import { FAILURE } from '../../probes/failure.js';
 import { failureOf, hostPort, lookupSystem } from '../../probes/net.js';
-import { MAX_ADDRESSES, tcpProbe } from '../../probes/tcp.js';
-import { tlsProbe } from '../../probes/tls.js';
+import { MAX_ADDRESSES, addressCap, interleaveFamilies, tcpProbe } from '../../probes/tcp.js';
+import { realSniHandshakes } from '../../probes/tls.js';
 import type { Target } from '../../probes/types.js';
 import { BROWSER_USER_AGENT, DEFAULT_PROBE_OPTIONS } from '../config/schema.js';
 import type { ControlAnswer } from '../model.js';
@@ -146,13 +146,12 @@ async function measureTls(endpoints: { ip: string; port: number }[], url: URL, h
   const tlsPort = url.protocol === 'https:' ? (url.port ? Number(url.port) : 443) : url.port ? null : 443;
   if (tlsPort === null) return out;
   const ips = [...new Set(endpoints.filter((ep) => ep.port === tlsPort).map((ep) => ep.ip))];
-  const hostInUrl = isIP(host) === 6 ? `[${host}]` : host;
   await Promise.all(
     chunks(ips, MAX_ADDRESSES).map(async (group) => {
-      const input = `https://${hostInUrl}:${tlsPort}/`;
-      const result = await tlsProbe.run({ target: helperTarget(url.href), url: input, addresses: group, options: ctx.options }, ctx.signal);
-      for (const h of result.details.handshakes) {
-        if (h.innocuous) continue;
+      // Only the real-SNI handshakes are answered: the tls probe's innocuous
+      // one and the chain it keeps would be measured and dropped here.
+      const addresses = interleaveFamilies(group, addressCap(ctx.options));
+      for (const h of await realSniHandshakes(addresses, tlsPort, host, ctx.options, ctx.signal)) {
         out[hostPort(h.ip, h.port)] = { server_name: h.server_name, status: h.failure === null, failure: h.failure };
       }
     }),
