@@ -21,6 +21,7 @@ import { measureControl } from './helper_measure.js';
 import { longControlRoute } from './long/route.js';
 import { readBody } from './read_body.js';
 import { HelperRequestError, parseControlRequest } from './helper_request.js';
+import { preloadAsnTable } from '../net/asn.js';
 
 export { REFUSED_FAILURE, isRefusedAddress } from './address_policy.js';
 export { readBody } from './read_body.js';
@@ -85,6 +86,8 @@ export async function startHelper(opts: HelperOptions = {}, extraRoutes: HelperR
   const bodyTimeoutMs = Math.max(50, opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
   const requestTimeoutMs = Math.max(100, opts.requestTimeoutMs ?? 30_000);
   const log = opts.logger;
+  // Each answer names the AS of every address: the table loads in slices now, not inside the first request.
+  void preloadAsnTable();
   let measuring = 0;
   let receiving = 0;
 

@@ -209,6 +209,14 @@ function tlsFacts(tls: ProbeResult<TlsDetails> | undefined, input: WebInput, unr
   };
 }
 
+/** The last HTTP hop of an attempt (what webFacts calls http.final), or null when the http probe did not run or recorded none. */
+export function finalHttpHop(attempt: AttemptResults): HttpHop | null {
+  const http = attempt.http as ProbeResult<HttpDetails> | undefined;
+  if (!http || typeof http !== 'object') return null;
+  const hops = list<HttpHop>(http.details?.hops);
+  return hops[hops.length - 1] ?? null;
+}
+
 function httpFacts(http: ProbeResult<HttpDetails> | undefined, input: WebInput): HttpFacts {
   const hops = list<HttpHop>(http?.details?.hops);
   const final = hops[hops.length - 1] ?? null;

@@ -12,7 +12,7 @@ import { BLOCKING_VERDICTS, type VerdictResult } from '../../model.js';
 import { dnsConsistency } from './consistency.js';
 import { controlFacts, controlSummary } from './control.js';
 import { dnsLayer } from './dns-layer.js';
-import { webFacts, webInput, type WebFacts, type WebInput } from './facts.js';
+import { finalHttpHop, webFacts, webInput, type WebFacts, type WebInput } from './facts.js';
 import { httpLayer } from './http-layer.js';
 import { inconclusive, type Judgement, type LayerContext } from './judgement.js';
 import { tcpLayer, tlsLayer } from './transport-layers.js';
@@ -84,13 +84,13 @@ export function attemptFailures(attempt: AttemptResults): Record<string, string 
 }
 
 function attemptTimings(attempt: AttemptResults): Record<string, unknown> {
-  const facts = webFacts(attempt, webInput(''));
+  const final = finalHttpHop(attempt);
   const connects = (attempt.tcp?.details as { connects?: { connect_ms?: number | null }[] } | undefined)?.connects;
   const handshakes = (attempt.tls?.details as { handshakes?: { handshake_ms?: number | null }[] } | undefined)?.handshakes;
   return {
     runtime_ms: Object.fromEntries(Object.entries(attempt).filter(([, r]) => r && typeof r === 'object').map(([k, r]) => [k, (r as ProbeResult).runtime_ms])),
     tcp_connect_ms: Array.isArray(connects) ? connects.map((c) => c?.connect_ms ?? null) : [],
     tls_handshake_ms: Array.isArray(handshakes) ? handshakes.filter(Boolean).map((h) => h.handshake_ms) : [],
-    http: facts.http.ran && facts.http.final ? facts.http.final.timings : null,
+    http: final ? final.timings : null,
   };
 }
