@@ -25,8 +25,10 @@ import { runSweep, type SweepOutcome, type SweepRequest } from './sweep/run.js';
 import type { SweepObservation } from './analysis/changes.js';
 import { loadTargets } from './targets/parse.js';
 
-/** Probes whose units' judges look up autonomous systems (DNS consistency, Messenger's addresses). */
-const ASN_PROBES: ReadonlySet<string> = new Set(['dns', 'facebook_messenger']);
+/** Whether a sweep's judges may look up autonomous systems: Messenger's addresses, or DNS consistency against a control. */
+export function needsAsnTable(probes: readonly string[], config: Pick<Config, 'controls'>): boolean {
+  return probes.includes('facebook_messenger') || (probes.includes('dns') && config.controls.length > 0);
+}
 
 export interface CommonFlags {
   config?: string;
@@ -115,8 +117,9 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
     metrics,
     pipeline,
     async sweep(request) {
-      // The judges of web and Messenger units ask for ASes as units finish: the table is loaded first, in slices.
-      if (request.probes.some((p) => ASN_PROBES.has(p))) await preloadAsnTable();
+      // Judges ask for ASes as units finish (Messenger's always, the web's when a control answered with other
+      // addresses): the table is loaded first, in slices. A sweep that never asks does not hold its 8 MiB.
+      if (needsAsnTable(request.probes, config)) await preloadAsnTable();
       const outcome = await runSweep(
         {
           store,

@@ -73,3 +73,14 @@ describe('preloadAsnTable', () => {
     expect(await asn.preloadAsnTable()).toBe(table);
   });
 });
+
+describe('needsAsnTable', () => {
+  it('loads the table for Messenger, and for web units only when a control can answer with other addresses', async () => {
+    const { needsAsnTable } = await import('../../src/runtime.js');
+    const helper = ['https://helper.example/'];
+    expect(needsAsnTable(['facebook_messenger'], { controls: [] })).toBe(true);
+    expect(needsAsnTable(['dns', 'tcp', 'tls', 'http'], { controls: helper })).toBe(true);
+    expect(needsAsnTable(['dns', 'tcp', 'tls', 'http'], { controls: [] })).toBe(false);
+    expect(needsAsnTable(['tls_duration', 'throughput'], { controls: helper })).toBe(false);
+  });
+});
