@@ -12,67 +12,30 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import { startPhase } from '../../probes/net.js';
-import { preferConnected } from '../../probes/tcp.js';
 import { withoutSecrets } from '../../probes/wireguard.js';
-import type { DnsDetails, HttpHop, ProbeKind, ProbeOptions, ProbeResult, TcpDetails, Target } from '../../probes/types.js';
-import type { SweepJudge } from '../analysis/verdict.js';
-import { askLongControl, type LongControlQuery } from './long-control.js';
-import { learnOwnAddresses } from './own-address.js';
+import type { HttpHop, ProbeKind, Target } from '../../probes/types.js';
+import type { JudgeOptions, SweepJudge } from '../analysis/verdict.js';
 import { BatchWriter } from './batch-writer.js';
-import type { AttemptResults, JudgeOptions, UnitObservation } from '../analysis/verdict.js';
 import type { VerdictUpdate } from '../records/stored-record.js';
-import type { Config } from '../config/schema.js';
-import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
+import { experimentOf } from '../experiments/registry.js';
 import { okDroppedBodyHops } from '../experiments/web/kept-body.js';
-import type { ControlAnswer, Measurement, Verdict, VerdictResult } from '../model.js';
+import type { Verdict, VerdictResult } from '../model.js';
 import type { Store } from '../store/store.js';
 import type { RunSettlement, SettledRun } from '../store/runs.js';
 import { planSweep, type PlannedUnit } from './plan.js';
+import { runUnit, type ControlHealth, type UnitDeps, type UnitRun } from './unit.js';
 
-export const PROVISIONAL_REASON = 'not analysed yet: the sweep had not finished';
+export { PROVISIONAL_REASON } from './unit.js';
+export type { ControlHealth, ControlQuery, HelperHealth } from './unit.js';
 
 /** How many of the inputs in flight a progress report names. */
 export const IN_FLIGHT_SHOWN = 8;
 
-export interface ControlQuery {
-  (
-    helperUrls: string[],
-    req: { url: string; headers?: Record<string, string[]>; tcpConnect: string[] },
-    signal: AbortSignal,
-    opts?: { timeoutMs?: number; extraCaPem?: string },
-  ): Promise<{ answer: ControlAnswer | null; helper: string | null; failures: { helper: string; failure: string }[]; health?: HelperHealth[] }>;
-}
-
-/** Whether a control helper answered (or was only busy), as the client saw it. */
-export interface HelperHealth {
-  url: string;
-  up: boolean;
-  failure: string | null;
-}
-
-/** How the control fared over one sweep: the change detector turns it into control.down / control.up. */
-export interface ControlHealth {
-  /** Units whose URL was sent to the control. */
-  asked: number;
-  /** Of those, how many got an answer. */
-  answered: number;
-  /** The last word on each helper in this sweep. */
-  helpers: HelperHealth[];
-}
-
-export interface SweepDeps {
+export interface SweepDeps extends UnitDeps {
   store: Store;
-  config: Config;
-  probes: ProbeRegistry;
-  logger: Logger;
   /** startSweepJudgement in the daemon; batchJudge(fn) for a judge of all units at once. */
   judge: SweepJudge;
-  needsRetry(attempt: AttemptResults, url: string, kind: string): boolean;
   judgeOptions: JudgeOptions;
-  queryControl?: ControlQuery;
-  /** The long-lived control (rasad helper /rasad/v1/long); absent: the long-lived judges rest on agreement across targets. */
-  queryLongControl?: LongControlQuery;
 }
 
 export interface SweepRequest {
@@ -132,13 +95,6 @@ export interface SweepMeasurement {
   runtime_ms: number;
   failure: string | null;
   verdict: Verdict;
-}
-
-interface UnitRun {
-  unit: PlannedUnit;
-  observation: UnitObservation;
-  /** The measurements of the attempt that is kept (the last one). */
-  measurements: Measurement[];
 }
 
 /** A finished unit, once its records are handed to the store and the judgement. */
@@ -304,120 +260,3 @@ function formatCounts(counts: Record<string, number>): string {
   return parts.length ? parts.join(' ') : 'nothing measured';
 }
 
-function measurementDeadlineMs(config: Config, kind: ProbeKind): number {
-  return experimentOfProbe(kind)?.deadlineMs(config, kind) ?? config.measurementDeadlineMs;
-}
-
-async function runProbe(deps: SweepDeps, kind: ProbeKind, target: Target, url: string, addresses: string[], options: ProbeOptions, sweepSignal: AbortSignal): Promise<ProbeResult> {
-  // One timer and one listener per probe (cheaper than AbortSignal.any + AbortSignal.timeout at 200 units in flight).
-  const phase = startPhase(sweepSignal, measurementDeadlineMs(deps.config, kind), 'measurement');
-  try {
-    return await deps.probes[kind].run({ target, url, addresses, options }, phase.signal);
-  } finally {
-    phase.dispose();
-  }
-}
-
-async function runUnit(deps: SweepDeps, runId: string, unit: PlannedUnit, signal: AbortSignal, health: ControlHealth): Promise<UnitRun> {
-  const { config } = deps;
-  const options = config.probe;
-  const attempts: AttemptResults[] = [];
-  let controlPromise: Promise<{ answer: ControlAnswer | null; helper: string | null }> | null = null;
-  const experiment = experimentOf(unit.kind);
-  const maxAttempts = experiment?.retried ? 1 + Math.max(0, config.retries) : 1;
-  // A session held from outside for the same horizon starts with the probe.
-  let longControl = askLongControl(deps.queryLongControl, config, experiment, 'with_probe', unit.target, unit.url, null, signal);
-
-  for (let attempt = 0; attempt < maxAttempts && !signal.aborted; attempt++) {
-    if (attempt > 0) await sleep(500 * attempt, signal);
-    const results: AttemptResults = {};
-    let addresses: string[] = [];
-    for (const kind of unit.probes) {
-      if (signal.aborted) break;
-      const result = await runProbe(deps, kind, unit.target, unit.url, addresses, options, signal);
-      (results as Record<string, ProbeResult>)[kind] = result;
-      if (kind === 'dns') {
-        addresses = (result.details as DnsDetails).addresses ?? [];
-        // The address this machine would reach them from is the volunteer's: it is scrubbed wherever a server echoes it.
-        await learnOwnAddresses(addresses);
-        // The control measures the same URL from outside, with the addresses we found, while we go on.
-        if (attempt === 0 && experiment?.webControl && /^https?:/.test(unit.url) && config.controls.length > 0 && deps.queryControl) {
-          controlPromise = queryControlFor(deps, unit.url, addresses, signal, health);
-        }
-      }
-      // The next probes try the addresses that accepted a connection first.
-      if (kind === 'tcp') addresses = preferConnected(addresses, result.details as TcpDetails, portOf(unit.url));
-    }
-    attempts.push(results);
-    if (!experiment?.retried || !deps.needsRetry(results, unit.url, unit.kind)) break;
-  }
-
-  // The same resource, the same silent endpoint: asked once the probe has said which.
-  longControl ??= signal.aborted ? null : askLongControl(deps.queryLongControl, config, experiment, 'after_probe', unit.target, unit.url, attempts[attempts.length - 1] ?? null, signal);
-  let control: ControlAnswer | null = null;
-  let controlHelper: string | null = null;
-  if (controlPromise) ({ answer: control, helper: controlHelper } = await controlPromise);
-  // The OONI helper protocol covers web URLs only: a bare tcp:// endpoint has no control to fail.
-  const controlFailed = controlPromise !== null && control === null;
-
-  const kept = Object.values(attempts[attempts.length - 1] ?? {}) as ProbeResult[];
-  // The control's full answer is stored once per unit, on its last measurement (the HTTP one when there is
-  // one): the verdict's evidence, on every measurement, carries the summary. Four copies cost 500 bytes each.
-  const measurements: Measurement[] = kept.map((result, i) => ({
-    ...result,
-    measurement_id: randomUUID(),
-    run_id: runId,
-    // A lab or a volunteer's own WireGuard server may carry a client key in the input: it is never stored.
-    target: withoutSecrets(unit.target.raw),
-    url: withoutSecrets(unit.url),
-    category: unit.target.category,
-    tags: unit.target.tags,
-    verdict: 'inconclusive',
-    verdict_reason: PROVISIONAL_REASON,
-    control: i === kept.length - 1 ? control : null,
-    evidence: { attempts: attempts.length, control_helper: controlHelper },
-  }));
-  const observation: UnitObservation = { kind: unit.kind, target: unit.target, url: unit.url, attempts, control, controlFailed, longControl: longControl ? await longControl : null };
-  return { unit, observation, measurements };
-}
-
-async function queryControlFor(deps: SweepDeps, url: string, addresses: string[], signal: AbortSignal, health: ControlHealth) {
-  health.asked++;
-  const port = portOf(url);
-  const tcpConnect = addresses.slice(0, 4).map((ip) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`));
-  try {
-    const res = await deps.queryControl!(deps.config.controls, { url, tcpConnect }, signal, {
-      timeoutMs: deps.config.probe.timeoutMs * 3,
-      extraCaPem: deps.config.probe.extraCaPem,
-    });
-    if (!res.answer) deps.logger.warn({ url, failures: res.failures }, 'no control helper answered');
-    else health.answered++;
-    for (const h of res.health ?? []) {
-      const known = health.helpers.find((k) => k.url === h.url);
-      if (known) Object.assign(known, h);
-      else health.helpers.push({ ...h });
-    }
-    return { answer: res.answer, helper: res.helper };
-  } catch (err) {
-    deps.logger.warn({ url, err: (err as Error).message }, 'control query failed');
-    return { answer: null, helper: null };
-  }
-}
-
-function portOf(url: string): number {
-  const u = new URL(url);
-  if (u.port) return Number(u.port);
-  return u.protocol === 'https:' ? 443 : 80;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
