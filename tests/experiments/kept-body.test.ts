@@ -4,9 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpHop } from '../../probes/types.js';
 import type { Measurement } from '../../src/model.js';
-import { isWholePlainPage, keepOkPageBodies, OK_PAGE_KEEP_BYTES } from '../../src/experiments/web/kept-body.js';
+import { isWholePlainPage, okDroppedBodyHops, OK_PAGE_KEEP_BYTES } from '../../src/experiments/web/kept-body.js';
 import { webConnectivityKeys } from '../../src/experiments/web/ooni.js';
 import { fixtureMeasurements } from '../export/helpers.js';
+
+/** What the store does to an ok measurement's hops (applyVerdicts' nulledBodyHops). */
+function keepOkPageBodies(details: { hops: HttpHop[] }): void {
+  for (const i of okDroppedBodyHops(details)) details.hops[i]!.body_sample = null;
+}
 
 function hop(over: Partial<HttpHop>): HttpHop {
   const body = over.body_sample ?? '<html><head><title>news</title></head><body>today</body></html>';

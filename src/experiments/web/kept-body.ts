@@ -25,7 +25,7 @@ export function isWholePlainPage(hop: Pick<HttpHop, 'url' | 'status_code' | 'bod
   return length > 0 && length <= OK_PAGE_KEEP_BYTES && Buffer.byteLength(hop.body_sample) === length;
 }
 
-/** The hops (indices) whose body sample an ok verdict drops: all but a whole small plain-HTTP page. */
+/** The hops (indices) whose body sample an ok verdict drops: all but a whole small plain-HTTP page (the store nulls them: src/sweep/run.ts). */
 export function okDroppedBodyHops(details: { hops?: HttpHop[] } | null | undefined): number[] {
   const hops = Array.isArray(details?.hops) ? details.hops : [];
   const dropped: number[] = [];
@@ -33,10 +33,4 @@ export function okDroppedBodyHops(details: { hops?: HttpHop[] } | null | undefin
     if (hop === null || typeof hop !== 'object' || !isWholePlainPage(hop)) dropped.push(i);
   });
   return dropped;
-}
-
-/** Drops the body samples of an ok http measurement's hops, except a whole small plain-HTTP page. */
-export function keepOkPageBodies(details: { hops?: HttpHop[] }): void {
-  const hops = details.hops ?? [];
-  for (const i of okDroppedBodyHops(details)) if (hops[i] && typeof hops[i] === 'object') hops[i]!.body_sample = null;
 }
