@@ -12,7 +12,7 @@
 // (export_ready 0: rearranged and scrubbed by the export), and the ratio of
 // the two rates is printed.
 //
-//   node --import tsx bench/export.ts [--rows 1000000] [--small 100000] [--formats jsonl,csv,ooni]
+//   node --import tsx bench/export.ts [--rows 1000000] [--small 100000] [--formats jsonl,csv,ooni] [--node-flags shipped]
 //
 // The child is this file again with --child: it runs the export command and
 // reports its own maxRSS, export time and CPU time (all threads) on stderr.
@@ -24,12 +24,14 @@ import { fileURLToPath } from 'node:url';
 import { Store } from '../src/store/store.js';
 import { syntheticBatches } from './fixtures.js';
 import { BenchUsageError, parseBenchFlags, positiveInt, runBench } from './lib/args.js';
+import { nodeFlagsOf, type NodeFlagsChoice } from './lib/node-flags.js';
 
-const usage = `Usage: node --import tsx bench/export.ts [--rows 1000000] [--small N] [--formats jsonl,csv,ooni]
+const usage = `Usage: node --import tsx bench/export.ts [--rows 1000000] [--small N] [--formats jsonl,csv,ooni] [--node-flags shipped]
 
-  --rows N      the large size (default 1000000)
-  --small N     the small size (default rows/10)
-  --formats L   formats to export (default jsonl,csv,ooni)
+  --rows N        the large size (default 1000000)
+  --small N       the small size (default rows/10)
+  --formats L     formats to export (default jsonl,csv,ooni)
+  --node-flags F  the export's node flags: shipped (bin/node-flags, as bin/rasad passes them) or none (Node's defaults) (default: shipped)
 `;
 
 // Issue 17 goal 4: every format, the OONI mapping included.
@@ -71,11 +73,11 @@ function readHwmKib(pid: number): number {
   }
 }
 
-function exportChild(db: string, format: string): Promise<ChildResult> {
+function exportChild(db: string, format: string, nodeFlags: NodeFlagsChoice): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const devNull = openSync('/dev/null', 'w');
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--db', db, '--format', format], {
+    const child = spawn(process.execPath, [...nodeFlagsOf(nodeFlags), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', '--db', db, '--format', format], {
       stdio: ['ignore', devNull, 'pipe'],
     });
     closeSync(devNull);
@@ -118,7 +120,7 @@ function markAsBeforeMigration3(file: string): void {
 }
 
 async function bench(): Promise<void> {
-  const flags = parseBenchFlags(process.argv.slice(2), { rows: { type: 'string' }, small: { type: 'string' }, formats: { type: 'string' } });
+  const flags = parseBenchFlags(process.argv.slice(2), { rows: { type: 'string' }, small: { type: 'string' }, formats: { type: 'string' }, 'node-flags': { type: 'string' } });
   if (flags.help) {
     process.stdout.write(usage);
     return;
@@ -128,19 +130,21 @@ async function bench(): Promise<void> {
   const formats = (flags.formats ?? 'jsonl,csv,ooni').split(',').map((f) => f.trim());
   const unknown = formats.find((f) => !['jsonl', 'csv', 'ooni'].includes(f));
   if (unknown !== undefined) throw new BenchUsageError(`--formats: unknown format ${JSON.stringify(unknown)} (jsonl, csv, ooni)`);
+  const nodeFlags = (flags['node-flags'] ?? 'shipped').trim();
+  if (nodeFlags !== 'shipped' && nodeFlags !== 'none') throw new BenchUsageError(`--node-flags: "shipped" or "none", got ${JSON.stringify(flags['node-flags'])}`);
   const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
   const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-export-'));
   try {
     const peaks = new Map<string, number[]>();
     const readyRatios: string[] = [];
-    console.log(`rasad export bench: ${formats.join(', ')} at ${fmt(small)} and ${fmt(big)} measurements (children write to /dev/null)`);
+    console.log(`rasad export bench: ${formats.join(', ')} at ${fmt(small)} and ${fmt(big)} measurements (children write to /dev/null), node flags ${nodeFlags} ${JSON.stringify(nodeFlagsOf(nodeFlags).join(' '))}`);
     for (const rows of [small, big]) {
       const t0 = performance.now();
       const db = fill(dir, rows);
       console.log(`\n${fmt(rows)} measurements: database filled in ${fmt((performance.now() - t0) / 1000, 1)} s, ${fmt(statSync(db).size / 1024 / 1024, 1)} MiB`);
       for (const format of formats) {
-        const r = await exportChild(db, format);
+        const r = await exportChild(db, format, nodeFlags);
         const rate = rows / (r.exportMs / 1000);
         const goal = `   goal >= ${fmt(GOAL_ROWS_PER_S)} rows/s: ${rate >= GOAL_ROWS_PER_S ? 'meets goal' : 'MISSES goal'}`;
         console.log(
@@ -149,9 +153,9 @@ async function bench(): Promise<void> {
         peaks.set(format, [...(peaks.get(format) ?? []), r.maxRssKib]);
       }
       if (formats.includes('jsonl')) {
-        const readyMs = (await exportChild(db, 'jsonl')).exportMs;
+        const readyMs = (await exportChild(db, 'jsonl', nodeFlags)).exportMs;
         markAsBeforeMigration3(db);
-        const before = await exportChild(db, 'jsonl');
+        const before = await exportChild(db, 'jsonl', nodeFlags);
         const rate = rows / (before.exportMs / 1000);
         console.log(`  jsonl ${fmt(rate).padStart(9)} rows/s (export ${fmt(before.exportMs / 1000, 2)} s) on the same rows marked as stored before migration 3 (export_ready 0)`);
         readyRatios.push(`  at ${fmt(rows)}: ${(before.exportMs / readyMs).toFixed(2)}x (export-ready ${fmt(readyMs / 1000, 2)} s, again right before the other; before migration 3 ${fmt(before.exportMs / 1000, 2)} s)`);

@@ -28,6 +28,7 @@ import { BenchUsageError, nonNegativeNumber, parseBenchFlags, positiveInt, posit
 import { runChild, tail } from './lib/child.js';
 import { startHelperProcess } from './lib/helper-process.js';
 import { BenchNetns, requireRoot } from './lib/netns.js';
+import { shippedNodeFlags } from './lib/node-flags.js';
 import { procCpuSeconds } from './lib/proc.js';
 import type { RealisticWorldStats } from './lib/realistic-world.js';
 import { realisticTargetsFile } from './lib/realistic-world.js';
@@ -123,7 +124,7 @@ async function runOnce(setup: Setup, world: WorldProcess<RealisticWorldStats>, t
   });
   try {
     const argv = setup.ns.wrap([
-      process.execPath, ...profile, ...nodeFlags(trust), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
+      process.execPath, ...shippedNodeFlags(), ...profile, ...nodeFlags(trust), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
       '--targets', targetsPath, '--db', db, '--config', setup.config, '--control', helper.url, '--concurrency', String(concurrency),
     ]);
     const helperBefore = helper.cpuSeconds();

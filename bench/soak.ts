@@ -7,7 +7,7 @@
 //
 //   node --import tsx bench/soak.ts [--sweeps 100] [--targets 100] [--every-s 0.1] [--rtt-ms 10]
 //                                   [--modes extra-ca,plain] [--no-control] [--snapshots]
-//                                   [--daemon-env K=V,...] [--keep]
+//                                   [--node-flags shipped] [--daemon-env K=V,...] [--keep]
 //
 // --snapshots also writes V8 heap snapshots (node --heapsnapshot-signal) at
 // sweep 10 and at the last sweep into the work directory (kept), for
@@ -23,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchUsageError, nonNegativeNumber, parseBenchFlags, positiveInt, runBench } from './lib/args.js';
 import { startHelperProcess, type HelperProcess } from './lib/helper-process.js';
 import { BenchNetns, requireRoot } from './lib/netns.js';
+import { nodeFlagsOf, type NodeFlagsChoice } from './lib/node-flags.js';
 import { procCpuSeconds, procStatusKiB } from './lib/proc.js';
 import type { RealisticWorldStats } from './lib/realistic-world.js';
 import { targetClass } from './lib/realistic-world.js';
@@ -34,7 +35,7 @@ import { startWorldMain, type WorldProcess } from './lib/world-process.js';
 
 const usage = `Usage: node --import tsx bench/soak.ts [--sweeps 100] [--targets 100] [--every-s 0.1] [--rtt-ms 10]
                                       [--modes extra-ca,plain] [--no-control] [--snapshots]
-                                      [--daemon-env K=V,...] [--keep]
+                                      [--node-flags shipped] [--daemon-env K=V,...] [--keep]
 
   --sweeps N      web sweeps to run (default 100; at least 11)
   --targets N     targets per sweep (default 100)
@@ -43,6 +44,7 @@ const usage = `Usage: node --import tsx bench/soak.ts [--sweeps 100] [--targets 
   --modes LIST    extra-ca (HTTPS mix, NODE_EXTRA_CA_CERTS), plain (plain HTTP) (default: both)
   --no-control    run without a rasad helper
   --snapshots     write heap snapshots at sweep 10 and the last (kept in the work directory)
+  --node-flags F  the daemon's node flags: shipped (bin/node-flags, as bin/rasad passes them) or none (Node's defaults) (default: shipped)
   --daemon-env L  more environment for the daemon, e.g. MALLOC_ARENA_MAX=2,UV_THREADPOOL_SIZE=4
   --keep          keep the work directory
 `;
@@ -107,6 +109,7 @@ interface SoakOptions {
   everyS: number;
   control: boolean;
   snapshots: boolean;
+  nodeFlags: NodeFlagsChoice;
   daemonEnv: Record<string, string>;
 }
 
@@ -131,7 +134,7 @@ async function soak(ns: BenchNetns, dir: string, pki: TestPki, mode: Mode, optio
   const configFile = join(dir, `config-${mode}.json`);
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const memoryFile = join(dir, `${mode}.memory.json`);
-  const nodeFlags = options.snapshots ? [`--heapsnapshot-signal=SIGUSR2`, `--diagnostic-dir=${dir}`] : [];
+  const nodeFlags = [...nodeFlagsOf(options.nodeFlags), ...(options.snapshots ? [`--heapsnapshot-signal=SIGUSR2`, `--diagnostic-dir=${dir}`] : [])];
   const argv = ns.wrap([
     process.execPath, ...nodeFlags, '--import', 'tsx', '--import', REPORT_MEMORY, CLI, 'run', '--config', configFile,
   ]);
@@ -160,6 +163,10 @@ async function soak(ns: BenchNetns, dir: string, pki: TestPki, mode: Mode, optio
     await new Promise<void>((resolve, reject) => {
       // A stall, not a total: the daemon must finish a sweep every few minutes, however many are asked for.
       let deadline: NodeJS.Timeout;
+      // Lines keep coming after the last counted sweep (the next sweep, the
+      // SIGTERM's "sweep interrupted"): they must not arm a new stall timer,
+      // which would hold this process open for minutes after its figures.
+      let settled = false;
       const arm = () => {
         clearTimeout(deadline);
         deadline = setTimeout(() => reject(new Error(`the daemon finished no sweep in ${STALL_MS / 1000} s (after ${sweeps} sweeps); its stderr ends:\n${stderrTail}`)), STALL_MS);
@@ -167,10 +174,12 @@ async function soak(ns: BenchNetns, dir: string, pki: TestPki, mode: Mode, optio
       arm();
       child.once('exit', (code, signal) => {
         clearTimeout(deadline);
+        settled = true;
         reject(new Error(`rasad run exited (${code ?? signal}) after ${sweeps} sweeps; its stderr ends:\n${stderrTail}`));
       });
       createInterface({ input: child.stderr }).on('line', (line) => {
         stderrTail = (stderrTail + line + '\n').slice(-4096);
+        if (settled) return;
         if (!line.includes('"schedule":"web"') || !/"msg":"sweep (complete|partial|failed|interrupted)/.test(line)) return;
         sweeps++;
         arm();
@@ -185,6 +194,7 @@ async function soak(ns: BenchNetns, dir: string, pki: TestPki, mode: Mode, optio
           cpuS = procCpuSeconds(pid);
           snapshot();
           clearTimeout(deadline);
+          settled = true;
           resolve();
         }
       });
@@ -218,6 +228,7 @@ await runBench(usage, async () => {
     modes: { type: 'string' },
     'no-control': { type: 'boolean' },
     snapshots: { type: 'boolean' },
+    'node-flags': { type: 'string' },
     'daemon-env': { type: 'string' },
     keep: { type: 'boolean' },
   });
@@ -239,6 +250,8 @@ await runBench(usage, async () => {
     if (!m) throw new BenchUsageError(`--daemon-env: expected K=V, got ${JSON.stringify(pair)}`);
     daemonEnv[m[1]!] = m[2]!;
   }
+  const nodeFlags = (flags['node-flags'] ?? 'shipped').trim();
+  if (nodeFlags !== 'shipped' && nodeFlags !== 'none') throw new BenchUsageError(`--node-flags: "shipped" or "none", got ${JSON.stringify(flags['node-flags'])}`);
   requireRoot('bench/soak');
 
   const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-soak-'));
@@ -249,12 +262,12 @@ await runBench(usage, async () => {
   let world: WorldProcess<RealisticWorldStats> | null = null;
   try {
     const control = flags['no-control'] !== true;
-    console.log(`rasad soak bench: rasad run, web every ${everyS} s, ${targets} targets, ${sweeps} sweeps per mode, ${rttMs} ms RTT, ${control ? 'a rasad helper control' : 'no control'}${Object.keys(daemonEnv).length ? `, daemon env ${JSON.stringify(daemonEnv)}` : ''}, namespace ${ns.name}`);
+    console.log(`rasad soak bench: rasad run, web every ${everyS} s, ${targets} targets, ${sweeps} sweeps per mode, ${rttMs} ms RTT, ${control ? 'a rasad helper control' : 'no control'}, node flags ${nodeFlags} ${JSON.stringify(nodeFlagsOf(nodeFlags).join(' '))}${Object.keys(daemonEnv).length ? `, daemon env ${JSON.stringify(daemonEnv)}` : ''}, namespace ${ns.name}`);
     world = await startWorldMain<RealisticWorldStats>(ns, WORLD_MAIN, ['--targets', String(targets), '--rtt-ms', String(rttMs), '--cert', join(dir, 'server.pem'), '--key', join(dir, 'server.key')], PROJECT);
     const results: SoakFigures[] = [];
     for (const mode of modes as Mode[]) {
       process.stdout.write(`  running: ${mode} ...\n`);
-      results.push(await soak(ns, dir, pki, mode, { sweeps, targets, everyS, control, snapshots: flags.snapshots === true, daemonEnv }));
+      results.push(await soak(ns, dir, pki, mode, { sweeps, targets, everyS, control, snapshots: flags.snapshots === true, nodeFlags, daemonEnv }));
     }
     const mib = (kib: number) => kib / 1024;
     const rows = results.map((r) => {

@@ -6,7 +6,7 @@
 // Goals are printed beside the figures, not asserted.
 //
 //   node --import tsx bench/sweep.ts [--targets 1000] [--concurrency 50,200] [--latency-ms 50]
-//                                    [--uv-threads default,64] [--cpu-prof DIR] [--keep]
+//                                    [--uv-threads default,64] [--node-flags shipped] [--cpu-prof DIR] [--keep]
 //
 // Nothing leaves loopback: the world and rasad run inside a network
 // namespace of the bench's own (only `lo`, resolv.conf -> 127.0.0.1), so the
@@ -31,16 +31,18 @@ import { fixed, formatTable } from './lib/table.js';
 import { atTeardown } from './lib/teardown.js';
 import { FIXED_PATH_CONFIG } from './lib/sweep-config.js';
 import { MAX_TARGETS, targetsFile } from './lib/world.js';
+import { nodeFlagsOf, type NodeFlagsChoice } from './lib/node-flags.js';
 import { startWorldProcess, type WorldProcess } from './lib/world-process.js';
 
 const usage = `Usage: node --import tsx bench/sweep.ts [--targets 1000] [--concurrency 50,200] [--latency-ms 50]
-                                        [--uv-threads default,64] [--cpu-prof DIR] [--keep]
+                                        [--uv-threads default,64] [--node-flags shipped] [--cpu-prof DIR] [--keep]
 
   --targets N         targets in the world (default 1000)
   --concurrency LIST  rasad once --concurrency values to measure (default 50,200)
   --latency-ms D      delay added to every DNS answer and HTTP response (default 50)
   --uv-threads LIST   libuv thread pools to run rasad with: "default" leaves UV_THREADPOOL_SIZE
                       unset (a bare node dist/src/cli.js), a number sets it (bin/rasad sets 64) (default: default,64)
+  --node-flags LIST   node flags to run rasad with: "shipped" (bin/node-flags, as bin/rasad passes them), "none" (Node's defaults) (default: shipped)
   --cpu-prof DIR      write V8 CPU profiles of each sweep run (not the calibration) into DIR/<run> (one file per thread: the largest is the main thread)
   --keep              keep the work directory (targets, config, databases)
 `;
@@ -60,6 +62,7 @@ interface RunFigures {
   targets: number;
   concurrency: number;
   uvThreads: string;
+  nodeFlags: NodeFlagsChoice;
   wallS: number;
   db: SweepDbFigures;
   usage: ProcessUsage;
@@ -87,15 +90,15 @@ function rasadEnv(uvThreads: string, usageFile: string): NodeJS.ProcessEnv {
   return env;
 }
 
-async function runOnce(setup: Setup, label: string, targets: number, concurrency: number, uvThreads: string): Promise<RunFigures> {
-  const name = `${label}-n${targets}-c${concurrency}-uv${uvThreads}`;
+async function runOnce(setup: Setup, label: string, targets: number, concurrency: number, uvThreads: string, nodeFlags: NodeFlagsChoice): Promise<RunFigures> {
+  const name = `${label}-n${targets}-c${concurrency}-uv${uvThreads}-${nodeFlags}`;
   const targetsPath = join(setup.dir, `targets-${targets}.txt`);
   writeFileSync(targetsPath, targetsFile(targets));
   const db = join(setup.dir, `${name}.db`);
   const usageFile = join(setup.dir, `${name}.usage.json`);
   const profile = setup.cpuProfDir && label === 'sweep' ? ['--cpu-prof', `--cpu-prof-dir=${join(setup.cpuProfDir, name)}`] : [];
   const argv = setup.ns.wrap([
-    process.execPath, ...profile, '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
+    process.execPath, ...nodeFlagsOf(nodeFlags), ...profile, '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
     '--targets', targetsPath, '--db', db, '--config', setup.config,
     '--probes', 'dns,tcp,http', '--resolver', '127.0.0.1:53', '--concurrency', String(concurrency),
   ]);
@@ -104,7 +107,7 @@ async function runOnce(setup: Setup, label: string, targets: number, concurrency
   const timeoutMs = Math.max(180_000, targets * 500);
   const run = await runChild(argv, { cwd: PROJECT, env: rasadEnv(uvThreads, usageFile), timeoutMs });
   const worldCpuAfter = procCpuSeconds(setup.world.pid);
-  const what = `rasad once (${targets} targets, concurrency ${concurrency}, uv threads ${uvThreads})`;
+  const what = `rasad once (${targets} targets, concurrency ${concurrency}, uv threads ${uvThreads}, node flags ${nodeFlags})`;
   if (run.timedOut) throw new Error(`${what} did not finish within ${timeoutMs / 1000} s; its stderr ends:\n${tail(run.stderr)}`);
   if (run.code !== 0) throw new Error(`${what} exited with ${run.code ?? run.signal}; its stderr ends:\n${tail(run.stderr)}`);
   let usageReport: ProcessUsage;
@@ -120,6 +123,7 @@ async function runOnce(setup: Setup, label: string, targets: number, concurrency
     targets,
     concurrency,
     uvThreads,
+    nodeFlags,
     wallS: run.wallS,
     db: figures,
     usage: usageReport,
@@ -169,6 +173,7 @@ function printSweeps(runs: RunFigures[], path: CriticalPath, startup: RunFigures
     return [
       String(r.concurrency),
       r.uvThreads,
+      r.nodeFlags,
       String(r.targets),
       String(r.db.measurements),
       fixed(r.wallS, 2),
@@ -191,6 +196,7 @@ function printSweeps(runs: RunFigures[], path: CriticalPath, startup: RunFigures
     [
       { header: 'concurrency' },
       { header: 'uv-threads' },
+      { header: 'node-flags', align: 'left' },
       { header: 'targets' },
       { header: 'measurements' },
       { header: 'wall-s' },
@@ -216,7 +222,8 @@ function printSweeps(runs: RunFigures[], path: CriticalPath, startup: RunFigures
   console.log("  cpu-ms/meas: rasad's user+system CPU per measurement, startup included; net-cpu-ms/meas: the same less a 1-target run's CPU (the sweep's own share; noisy on small sweeps).");
   console.log("  meas/s: measurements / wall; world-cpu-s: the DNS+HTTP world's CPU during the run (it shares the cores with rasad).");
   console.log(`  uv-threads: libuv's thread pool, which runs every getaddrinfo (the dns probe's system resolver); "default" leaves it unset (libuv's 4, as a bare "node dist/src/cli.js" gets); bin/rasad, npm start and the Docker image set 64.`);
-  for (const r of runs) console.log(`  verdicts at concurrency ${r.concurrency}, uv-threads ${r.uvThreads}: ${verdictText(r.db.verdicts)}`);
+  console.log(`  node-flags: "shipped" runs rasad with bin/node-flags (${JSON.stringify(nodeFlagsOf('shipped').join(' '))}), as bin/rasad does; "none" with Node's defaults.`);
+  for (const r of runs) console.log(`  verdicts at concurrency ${r.concurrency}, uv-threads ${r.uvThreads}, node-flags ${r.nodeFlags}: ${verdictText(r.db.verdicts)}`);
 }
 
 await runBench(usage, async () => {
@@ -225,6 +232,7 @@ await runBench(usage, async () => {
     concurrency: { type: 'string' },
     'latency-ms': { type: 'string' },
     'uv-threads': { type: 'string' },
+    'node-flags': { type: 'string' },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean' },
   });
@@ -240,6 +248,9 @@ await runBench(usage, async () => {
     if (t !== 'default') positiveInt('uv-threads', t, 0, 1024);
   }
   if (uvThreads.length === 0 || new Set(uvThreads).size !== uvThreads.length) throw new BenchUsageError('--uv-threads: a list of "default" and thread counts, without repeats');
+  const nodeFlagChoices = (flags['node-flags'] ?? 'shipped').split(',').map((s) => s.trim());
+  for (const f of nodeFlagChoices) if (f !== 'shipped' && f !== 'none') throw new BenchUsageError(`--node-flags: "shipped" or "none", got ${JSON.stringify(f)}`);
+  if (new Set(nodeFlagChoices).size !== nodeFlagChoices.length) throw new BenchUsageError('--node-flags: a list of "shipped" and "none", without repeats');
   requireRoot('bench/sweep');
 
   const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-sweep-'));
@@ -255,18 +266,20 @@ await runBench(usage, async () => {
     world = await startWorldProcess(ns, { targets: Math.max(targets, SERIAL_TARGETS), latencyMs, cwd: PROJECT });
     const setup: Setup = { ns, world, dir, config, ...(flags['cpu-prof'] ? { cpuProfDir: resolvePath(flags['cpu-prof']) } : {}) };
 
-    const startup = await runOnce(setup, 'startup', 1, 1, 'default');
-    const serial = await runOnce(setup, 'serial', SERIAL_TARGETS, 1, 'default');
+    const startup = await runOnce(setup, 'startup', 1, 1, 'default', 'shipped');
+    const serial = await runOnce(setup, 'serial', SERIAL_TARGETS, 1, 'default', 'shipped');
     const path = criticalPath(serial.db.timings);
     if (!(path.unitS > 0)) throw new Error('the serial run stored no usable timings: the critical path cannot be measured');
     console.log('');
     printCalibration(startup, serial, path, latencyMs);
 
     const runs: RunFigures[] = [];
-    for (const threads of uvThreads) {
-      for (const c of concurrencies) {
-        process.stdout.write(`  running: ${targets} targets at concurrency ${c}, uv-threads ${threads} ...\n`);
-        runs.push(await runOnce(setup, 'sweep', targets, c, threads));
+    for (const choice of nodeFlagChoices as NodeFlagsChoice[]) {
+      for (const threads of uvThreads) {
+        for (const c of concurrencies) {
+          process.stdout.write(`  running: ${targets} targets at concurrency ${c}, uv-threads ${threads}, node-flags ${choice} ...\n`);
+          runs.push(await runOnce(setup, 'sweep', targets, c, threads, choice));
+        }
       }
     }
     console.log('');

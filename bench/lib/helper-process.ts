@@ -4,6 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { BenchNetns } from './netns.js';
+import { shippedNodeFlags } from './node-flags.js';
 import { procCpuSeconds } from './proc.js';
 import { atTeardown } from './teardown.js';
 
@@ -20,7 +21,7 @@ export interface HelperLaunch {
   cli: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** Node flags before the script (e.g. --use-openssl-ca). */
+  /** Node flags before the script (e.g. --use-openssl-ca), after the shipped ones (bin/node-flags): bin/rasad starts the helper too. */
   nodeFlags?: string[];
   port: number;
   /** --max-concurrency, or undefined for the CLI's default. */
@@ -33,7 +34,7 @@ export async function startHelperProcess(ns: BenchNetns, launch: HelperLaunch): 
   const args = ['helper', '--listen', listen, '--allow-private'];
   if (launch.maxConcurrency !== undefined) args.push('--max-concurrency', String(launch.maxConcurrency));
   if (launch.caFile) args.push('--ca-file', launch.caFile);
-  const argv = ns.wrap([process.execPath, ...(launch.nodeFlags ?? []), '--import', 'tsx', launch.cli, ...args]);
+  const argv = ns.wrap([process.execPath, ...shippedNodeFlags(), ...(launch.nodeFlags ?? []), '--import', 'tsx', launch.cli, ...args]);
   const child: ChildProcessWithoutNullStreams = spawn(argv[0]!, argv.slice(1), { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const teardown = atTeardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

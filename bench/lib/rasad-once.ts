@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runChild, tail } from './child.js';
 import type { BenchNetns } from './netns.js';
+import { shippedNodeFlags } from './node-flags.js';
 import type { ProcessUsage } from './report-usage.js';
 import { readSweepDb, type SweepDbFigures } from './sweep-figures.js';
 
@@ -43,7 +44,7 @@ export interface RasadOnceLaunch {
   /** The arguments after `rasad once`. */
   args: string[];
   env: Record<string, string | undefined>;
-  /** Node flags before the script (--cpu-prof, --use-openssl-ca). */
+  /** Node flags before the script (--cpu-prof, --use-openssl-ca), after the shipped ones (bin/node-flags). */
   nodeFlags?: string[];
   timeoutMs: number;
   /** Names the run in errors. */
@@ -53,7 +54,7 @@ export interface RasadOnceLaunch {
 export async function runRasadOnce(launch: RasadOnceLaunch): Promise<RasadOnceRun> {
   const db = `${launch.workPrefix}.db`;
   const usageFile = `${launch.workPrefix}.usage.json`;
-  const argv = launch.ns.wrap([process.execPath, ...(launch.nodeFlags ?? []), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once', '--db', db, ...launch.args]);
+  const argv = launch.ns.wrap([process.execPath, ...shippedNodeFlags(), ...(launch.nodeFlags ?? []), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once', '--db', db, ...launch.args]);
   const run = await runChild(argv, { cwd: PROJECT, env: benchChildEnv({ ...launch.env, RASAD_BENCH_USAGE_OUT: usageFile }), timeoutMs: launch.timeoutMs });
   const { what } = launch;
   if (run.timedOut) throw new Error(`${what} did not finish within ${launch.timeoutMs / 1000} s; its stderr ends:\n${tail(run.stderr)}`);
