@@ -5,6 +5,16 @@
 // researchers and must not carry the volunteer's or anyone's address.
 import { isIPv4, isIPv6 } from 'node:net';
 
+/** OONI's operation names (df-007-errors). */
+export type Operation = 'resolve' | 'connect' | 'tls_handshake' | 'http_round_trip' | 'read' | 'write';
+
+/**
+ * An OONI failure string: `connection_reset`, `generic_timeout_error`,
+ * `dns_nxdomain_error`, ..., or `unknown_failure: <message, IPs scrubbed>`.
+ * null means success.
+ */
+export type Failure = string | null;
+
 /** The OONI failure strings this module produces. */
 export const FAILURE = {
   connectionReset: 'connection_reset',
