@@ -4,9 +4,9 @@
 // certificate that chains to neither is on the record as the TLS failure.
 // Input: app://signal.
 import { endpointsOf } from './app_endpoints.js';
-import { APP_STEP_CONCURRENCY, checkAppInput, fetchUrl, firstFailure, mapLimited, type AppFetch } from './app_steps.js';
-import { ProbeClock } from './net.js';
-import type { Probe, ProbeInput, ProbeResult } from './types.js';
+import { APP_STEP_CONCURRENCY, checkAppInput, fetchUrl, firstFailure, mapLimited, withAppTrust, type AppFetch } from './app_steps.js';
+import { ProbeClock, sharedSecureContext } from './net.js';
+import type { Probe, ProbeInput, ProbeOptions, ProbeResult } from './types.js';
 
 export interface SignalDetails {
   /** One fetch per service host, in order. */
@@ -28,4 +28,9 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   return clock.envelope<SignalDetails>('signal')(details, decisive.failure, decisive.operation);
 }
 
-export const signalProbe: Probe<SignalDetails> = { kind: 'signal', run };
+/** Signal's trust (the roots plus its own CA) is a secure context of its own: built before the sweep. */
+function warm(options: ProbeOptions): void {
+  sharedSecureContext(withAppTrust(options.extraCaPem, endpointsOf('signal', options).caPem), 'signal');
+}
+
+export const signalProbe: Probe<SignalDetails> = { kind: 'signal', run, warm };

@@ -206,6 +206,11 @@ export function httpPostExchange(host: string, userAgent: string) {
     });
 }
 
+/** The trust of a fetch that adds `trustPem` (an app's own CA) to the options' extra CA. */
+export function withAppTrust(extraCaPem: string | undefined, trustPem: string): string {
+  return [extraCaPem, trustPem].filter(Boolean).join('\n');
+}
+
 /**
  * Fetches a URL with the http probe (the same redirects, limits and
  * failures as a web measurement), at the pinned addresses of its host when
@@ -215,7 +220,7 @@ export async function fetchUrl(input: ProbeInput, url: string, clock: ProbeClock
   const t0 = clock.seconds();
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const options: ProbeOptions = { ...input.options, bodyCapBytes: Math.min(input.options.bodyCapBytes, APP_BODY_CAP_BYTES) };
-  if (trustPem) options.extraCaPem = [input.options.extraCaPem, trustPem].filter(Boolean).join('\n');
+  if (trustPem) options.extraCaPem = withAppTrust(input.options.extraCaPem, trustPem);
   const result = await httpProbe.run({ target: input.target, url, addresses: pinnedAddresses(host, options) ?? [], options }, signal);
   const hops = result.details.hops;
   return {

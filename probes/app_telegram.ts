@@ -4,7 +4,7 @@
 // HTTPS. Input: app://telegram.
 import { endpointsOf, splitEndpoint } from './app_endpoints.js';
 import { APP_STEP_CONCURRENCY, checkAppInput, connectEndpoint, fetchUrl, firstFailure, httpPostExchange, mapLimited, type AppConnect, type AppFetch } from './app_steps.js';
-import { ProbeClock } from './net.js';
+import { ProbeClock, warmSharedTrust } from './net.js';
 import type { Probe, ProbeInput, ProbeResult } from './types.js';
 
 export interface TelegramDetails {
@@ -36,4 +36,4 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   return clock.envelope<TelegramDetails>('telegram')(details, decisive.failure, decisive.operation);
 }
 
-export const telegramProbe: Probe<TelegramDetails> = { kind: 'telegram', run };
+export const telegramProbe: Probe<TelegramDetails> = { kind: 'telegram', run, warm: warmSharedTrust('telegram') };

@@ -16,7 +16,7 @@ import {
   type AppFetch,
   type AppResolution,
 } from './app_steps.js';
-import { ProbeClock } from './net.js';
+import { ProbeClock, warmSharedTrust } from './net.js';
 import type { Probe, ProbeInput, ProbeResult } from './types.js';
 
 export interface WhatsappDetails {
@@ -57,4 +57,4 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   return clock.envelope<WhatsappDetails>('whatsapp')(details, decisive.failure, decisive.operation);
 }
 
-export const whatsappProbe: Probe<WhatsappDetails> = { kind: 'whatsapp', run };
+export const whatsappProbe: Probe<WhatsappDetails> = { kind: 'whatsapp', run, warm: warmSharedTrust('whatsapp') };

@@ -12,7 +12,7 @@ import { isSuspiciousAnswer } from './bogons.js';
 import { udpServerFor, type Server } from './dns_resolver.js';
 import { DnsDecodeError, decodeMessage, encodeQuery, RR_TYPE, type DnsMessage } from './dns_codec.js';
 import { FAILURE, classifyError, unknownFailure } from './failure.js';
-import { ProbeClock, failureOf, lookupSystem, parseProbeUrl, readCapped, trustOptions, withPhase } from './net.js';
+import { failureOf, lookupSystem, parseProbeUrl, ProbeClock, readCapped, trustOptions, warmSharedTrust, withPhase } from './net.js';
 import type { DnsAnswer, DnsDetails, DnsResolution, DnsResponse, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult } from './types.js';
 
 /** Responses recorded per UDP query at most; a flood beyond this is only counted. */
@@ -338,4 +338,4 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   return result(details.addresses.length > 0 ? null : details.resolutions[0]!.failure ?? FAILURE.dnsNoAnswer);
 }
 
-export const dnsProbe: Probe<DnsDetails> = { kind: 'dns', run };
+export const dnsProbe: Probe<DnsDetails> = { kind: 'dns', run, warm: warmSharedTrust('dns') };

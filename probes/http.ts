@@ -22,6 +22,7 @@ import {
   readCapped,
   tlsHandshake,
   trustOptions,
+  warmSharedTrust,
   type ProbeTarget,
 } from './net.js';
 import { addressCap, interleaveFamilies } from './tcp.js';
@@ -326,4 +327,4 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   }
 }
 
-export const httpProbe: Probe<HttpDetails> = { kind: 'http', run };
+export const httpProbe: Probe<HttpDetails> = { kind: 'http', run, warm: warmSharedTrust('http') };

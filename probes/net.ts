@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { DeadlineError, abortFailure, classifyError } from './failure.js';
 import { withDeadline } from './phase.js';
-import type { Failure, Operation, ProbeInput, ProbeKind, ProbeResult } from './types.js';
+import type { Failure, Operation, ProbeInput, ProbeKind, ProbeOptions, ProbeResult } from './types.js';
 
 export { raceAbort, startPhase, withDeadline, withPhase, type Phase } from './phase.js';
 export { handshakePeerCertificate, tlsHandshake, type HandshakePeerCertificate, type PeerCertificateNeed } from './tls_connect.js';
@@ -230,6 +230,7 @@ export async function firstAddress(input: ProbeInput, host: string, signal: Abor
 // leave ~620 MiB in the allocator's heap, even after a GC (the daemon's
 // growth in issue 17); with the shared context, under 10 MiB.
 const secureContexts = new Map<string, SecureContext>();
+let secureContextsBuilt = 0;
 
 /**
  * The shared TLS trust: Node's default store (which includes
@@ -247,8 +248,19 @@ export function sharedSecureContext(extraCaPem: string | undefined, probe: strin
     }
     if (secureContexts.size >= 8) secureContexts.clear();
     secureContexts.set(key, context);
+    secureContextsBuilt++;
   }
   return context;
+}
+
+/** How many shared trusts have been built in this process: a warm-up shows as one more, a warmed probe's run as none. */
+export function sharedTrustBuilds(): number {
+  return secureContextsBuilt;
+}
+
+/** A Probe.warm that builds the shared trust its options name. */
+export function warmSharedTrust(probe: string): (options: ProbeOptions) => void {
+  return (options) => void sharedSecureContext(options.extraCaPem, probe);
 }
 
 /** tls.connect options that validate with the shared trust for `extraCaPem`. */

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { SecureContext } from 'node:tls';
 import { abortFailure, classifyError } from './failure.js';
 import { dialClient, extractLinks, largestLinked } from './http1_links.js';
-import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext, warmSharedTrust } from './net.js';
 import type { Failure, Operation, Probe, ProbeInput, ProbeResult, ThroughputChoice, ThroughputDetails, ThroughputSample } from './types.js';
 
 /** Samples are taken at least this often. */
@@ -375,4 +375,4 @@ function download(
   });
 }
 
-export const throughputProbe: Probe<ThroughputDetails> = { kind: 'throughput', run };
+export const throughputProbe: Probe<ThroughputDetails> = { kind: 'throughput', run, warm: warmSharedTrust('throughput') };

@@ -12,7 +12,7 @@
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { FAILURE, classifyCertificateCode } from './failure.js';
-import { ProbeClock, connectTcp, elapsedMs, failureOf, handshakePeerCertificate, now, parseProbeUrl, tlsHandshake, trustOptions } from './net.js';
+import { connectTcp, elapsedMs, failureOf, handshakePeerCertificate, now, parseProbeUrl, ProbeClock, tlsHandshake, trustOptions, warmSharedTrust } from './net.js';
 import { addressesFor, ipv6Availability, isNoRouteV6 } from './tcp.js';
 import type { CertValidation, Failure, Probe, ProbeInput, ProbeOptions, ProbeResult, TlsDetails, TlsHandshakeResult } from './types.js';
 
@@ -229,4 +229,4 @@ export async function realSniHandshakes(addresses: string[], port: number, serve
   return Promise.all(addresses.map(async (ip) => (await measureHandshake(ip, port, serverName, false, clock, options, signal, undefined, false)).record));
 }
 
-export const tlsProbe: Probe<TlsDetails> = { kind: 'tls', run };
+export const tlsProbe: Probe<TlsDetails> = { kind: 'tls', run, warm: warmSharedTrust('tls') };

@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { abortFailure } from './failure.js';
-import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext } from './net.js';
+import { failureOf, firstAddress, parseProbeUrl, ProbeInputError, resultEnvelope, sharedSecureContext, warmSharedTrust } from './net.js';
 import { KeepAliveSession } from './session/keepalive_session.js';
 import type { Probe, ProbeInput, ProbeResult, SessionResult, TlsDurationDetails } from './types.js';
 
@@ -135,4 +135,4 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
   return envelope({ horizon_s: horizonS, tls: tls!.result, plain: plain?.result ?? null }, failure, tls!.operation);
 }
 
-export const tlsDurationProbe: Probe<TlsDurationDetails> = { kind: 'tls_duration', run };
+export const tlsDurationProbe: Probe<TlsDurationDetails> = { kind: 'tls_duration', run, warm: warmSharedTrust('tls_duration') };

@@ -105,6 +105,13 @@ export interface ProbeResult<D = unknown> {
 export interface Probe<D = unknown> {
   kind: ProbeKind;
   run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<D>>;
+  /**
+   * Builds, before a sweep, what the probe's first run would otherwise build
+   * while every other probe in flight waits on it (a TLS trust store: tens of
+   * ms), so that it does not skew their timings. Sends nothing. Throws
+   * ProbeInputError for options the probe cannot use.
+   */
+  warm?(options: ProbeOptions): void;
 }
 
 /** The details type of each probe kind. */

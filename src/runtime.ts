@@ -3,8 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ProbeKind, Target } from '../probes/types.js';
-import { sharedSecureContext } from '../probes/net.js';
+import type { Probe, ProbeKind, ProbeOptions, Target } from '../probes/types.js';
 import { defaultFingerprints } from './analysis/fingerprints.js';
 import { needsRetry, startSweepJudgement } from './analysis/verdict.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
@@ -106,7 +105,15 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
   // Off unless the volunteer enabled a collector (README: Safety): then each finished run is queued for it.
   const uploader = startUploader({ store, config, logger: logger.child({ layer: 'store' }) });
   const fingerprints = defaultFingerprints();
-  warmTrust(config.probe.extraCaPem, logger.child({ layer: 'probe' }));
+  const probeLogger = logger.child({ layer: 'probe' });
+  // A warm-up that fails fails the same way every sweep: said once.
+  const warmFailures = new Set<string>();
+  const onWarmFailure = (kind: ProbeKind, err: unknown) => {
+    const message = (err as Error).message;
+    if (warmFailures.has(message)) return;
+    warmFailures.add(message);
+    probeLogger.warn({ probe: kind, err: message }, 'a probe cannot use its options: its measurements will fail');
+  };
   const sweepLogger = logger.child({ layer: 'scheduler' });
 
   return {
@@ -120,6 +127,7 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       // Judges ask for ASes as units finish (Messenger's always, the web's when a control answered with other
       // addresses): the table is loaded first, in slices. A sweep that never asks does not hold its 8 MiB.
       if (needsAsnTable(request.probes, config)) await preloadAsnTable();
+      warmProbes(PROBES, request.probes, config.probe, onWarmFailure);
       const outcome = await runSweep(
         {
           store,
@@ -164,16 +172,24 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
 }
 
 /**
- * Builds the shared TLS trust (the roots plus an extra CA: about 40 ms) before
- * any sweep, so that the first handshakes of the first sweep do not wait for
- * it. Never fatal: a PEM the TLS library refuses is reported by the probes
- * themselves, per measurement.
+ * Runs the warm-up of each probe a sweep uses (Probe.warm: a TLS trust store,
+ * the roots plus an extra CA or an app's own CA, about 40 ms each) before the
+ * sweep starts, so that the first handshakes do not wait for it and the
+ * probes in flight are not held meanwhile. Never fatal: a probe that cannot
+ * use its options reports it per measurement; `onFailure` hears it here.
  */
-function warmTrust(extraCaPem: string | undefined, logger: Logger): void {
-  try {
-    sharedSecureContext(extraCaPem, 'tls');
-  } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'the extra CA cannot be used: TLS probes will fail');
+export function warmProbes(
+  registry: Readonly<Partial<Record<ProbeKind, Probe>>>,
+  kinds: readonly ProbeKind[],
+  options: ProbeOptions,
+  onFailure: (kind: ProbeKind, err: unknown) => void,
+): void {
+  for (const kind of new Set(kinds)) {
+    try {
+      registry[kind]?.warm?.(options);
+    } catch (err) {
+      onFailure(kind, err);
+    }
   }
 }
 
