@@ -17,6 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { scrubIps } from '../../probes/failure.js';
+import { sharedSecureContext } from '../../probes/net.js';
 import { measureControl } from './helper_measure.js';
 import { longControlRoute } from './long/route.js';
 import { readBody } from './read_body.js';
@@ -88,6 +89,12 @@ export async function startHelper(opts: HelperOptions = {}, extraRoutes: HelperR
   const log = opts.logger;
   // Each answer names the AS of every address: the table loads in slices now, not inside the first request.
   void preloadAsnTable();
+  // So is the trust its HTTPS fetches and handshakes validate with (the roots, plus an extra CA: tens of ms).
+  try {
+    sharedSecureContext(opts.extraCaPem, 'helper');
+  } catch {
+    // A PEM it cannot use fails each measurement that needs it, with its reason.
+  }
   let measuring = 0;
   let receiving = 0;
 

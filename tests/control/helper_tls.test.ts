@@ -4,6 +4,7 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedTrustBuilds } from '../../probes/net.js';
 import { startHelper, type RunningHelper } from '../../src/control/helper.js';
 import type { ControlAnswer } from '../../src/model.js';
 import { makePki } from '../helpers/certs.js';
@@ -24,10 +25,14 @@ const site = createServer(
 );
 let helper: RunningHelper;
 let port: number;
+let trustsBeforeStart: number;
+let trustsAfterStart: number;
 beforeAll(async () => {
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   port = (site.address() as AddressInfo).port;
+  trustsBeforeStart = sharedTrustBuilds();
   helper = await startHelper({ listen: '127.0.0.1:0', allowPrivate: true, extraCaPem: pki.ca.cert, timeoutMs: 3000 });
+  trustsAfterStart = sharedTrustBuilds();
 });
 afterAll(async () => {
   await helper.close();
@@ -45,6 +50,9 @@ describe('the helper over TLS', () => {
     expect(answer.http_request).toMatchObject({ status_code: 200, body_length: Buffer.byteLength(PAGE) });
     // The tls_handshake entry's handshake and the page fetch's: no innocuous SNI (example.org).
     expect(servernames).toEqual(['localhost', 'localhost']);
+    // Its trust (the roots plus the extra CA) was built as it started, not inside this first request.
+    expect(trustsAfterStart).toBe(trustsBeforeStart + 1);
+    expect(sharedTrustBuilds()).toBe(trustsAfterStart);
   });
 
   it('a certificate for another name is a failed handshake for the name', async () => {
