@@ -114,7 +114,7 @@ export async function compareTcpTls(ip: string, serverName: string, port: number
   const tcp: StepResult = { failure: null, ms: elapsedMs(t0) };
   const t1 = now();
   try {
-    const tls = await tlsHandshake(socket, { servername: isIP(serverName) ? undefined : serverName, rejectUnauthorized: false }, signal, timeoutMs, 'leaf');
+    const tls = await tlsHandshake(socket, { servername: isIP(serverName) ? undefined : serverName, rejectUnauthorized: false }, signal, timeoutMs);
     tls.destroy();
     return { port, tcp, tls: { failure: null, ms: elapsedMs(t1) } };
   } catch (err) {

@@ -140,8 +140,6 @@ function pinnedConnector(ip: string, target: ProbeTarget, ctx: HopContext, timin
           },
           signal,
           ctx.options.timeoutMs,
-          // Nothing reads the certificate: Node's name check needs only the leaf.
-          'leaf',
         ).then(
           (tls) => {
             timings.tls_ms = elapsedMs(tlsStart);

@@ -11,7 +11,7 @@ import { withDeadline } from './phase.js';
 import type { Failure, Operation, ProbeInput, ProbeKind, ProbeOptions, ProbeResult } from './types.js';
 
 export { raceAbort, startPhase, withDeadline, withPhase, type Phase } from './phase.js';
-export { handshakePeerCertificate, tlsHandshake, type HandshakePeerCertificate, type PeerCertificateNeed } from './tls_connect.js';
+export { handshakePeerCertificate, tlsHandshake } from './tls_connect.js';
 
 /** The input URL could not be understood: the one case where a probe throws. */
 export class ProbeInputError extends Error {

@@ -9,6 +9,7 @@
 // Web Connectivity does: one handshake on 443 with SNI = the host to each
 // address, recorded with purpose 'dns_consistency'. A certificate for the
 // name that validates on an address shows the address serves the name.
+import type { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { FAILURE, classifyCertificateCode } from './failure.js';
@@ -27,18 +28,24 @@ export const PEER_CHAIN_MAX_CERTS = 4;
 /** A certificate larger than this (DER bytes) ends the kept chain: no real one is, and the store stays small. */
 export const PEER_CERT_MAX_BYTES = 8 * 1024;
 
-/** The chain as the peer sent it, leaf first, base64 DER, capped; [] when there is none. */
-export function peerChain(socket: TLSSocket, peer: DetailedPeerCertificate | null = socket.getPeerCertificate(true) as DetailedPeerCertificate | null): string[] {
+/**
+ * The chain as the peer sent it, leaf first, base64 DER, capped; [] when
+ * there is none. Read from getPeerX509Certificate(), which holds what the
+ * peer sent: getPeerCertificate(true) also appends the issuer it finds in
+ * the local trust store, a certificate that never crossed the network (and
+ * costs ten times as much to read).
+ */
+export function peerChain(socket: TLSSocket): string[] {
   const chain: string[] = [];
-  let cert: DetailedPeerCertificate | null = peer;
-  const seen = new Set<DetailedPeerCertificate>();
-  while (cert && cert.raw && chain.length < PEER_CHAIN_MAX_CERTS && !seen.has(cert)) {
-    if (cert.raw.length > PEER_CERT_MAX_BYTES) break;
-    seen.add(cert);
-    chain.push(cert.raw.toString('base64'));
-    // A self-signed root is its own issuer: the walk stops there.
-    const issuer = cert.issuerCertificate;
-    cert = issuer && issuer !== cert ? issuer : null;
+  let cert: X509Certificate | undefined = socket.getPeerX509Certificate();
+  while (cert && chain.length < PEER_CHAIN_MAX_CERTS) {
+    const der = cert.raw;
+    if (der.length > PEER_CERT_MAX_BYTES) break;
+    const text = der.toString('base64');
+    // A self-signed root is its own issuer: the walk stops at a repeat.
+    if (chain.includes(text)) break;
+    chain.push(text);
+    cert = cert.issuerCertificate;
   }
   return chain;
 }
@@ -125,24 +132,17 @@ async function measureHandshake(
   const started = now();
   try {
     const trust = trustOptions(options.extraCaPem, 'tls');
-    // A chain not kept (the innocuous handshake's) is never read: Node's name check is given the leaf alone.
-    const need = keepChain ? 'chain' : 'leaf';
-    const socket = await tlsHandshake(tcp, { servername: serverName, ALPNProtocols: ALPN_OFFER, rejectUnauthorized: false, ...trust }, signal, options.timeoutMs, need);
+    const socket = await tlsHandshake(tcp, { servername: serverName, ALPNProtocols: ALPN_OFFER, rejectUnauthorized: false, ...trust }, signal, options.timeoutMs);
     record.handshake_ms = elapsedMs(started);
     record.tls_version = socket.getProtocol() ?? null;
     record.alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null;
-    // The detailed chain only where it is kept: getPeerCertificate(true)
-    // costs ten to fifteen times the leaf alone (0.2-0.6 ms against 0.02-0.04), and
-    // the innocuous handshake's chain is the same server's, not kept twice.
-    // When the chain verified, Node's name check already read the
-    // certificate at that detail during the handshake: it is reused.
-    const seen = handshakePeerCertificate(socket);
-    const peer = keepChain
-      ? ((seen?.detailed ? seen.cert : socket.getPeerCertificate(true)) as DetailedPeerCertificate)
-      : (seen?.cert ?? socket.getPeerCertificate(false));
+    // The leaf Node's name check read during the handshake (when the chain
+    // verified) is reused. The chain is kept for the real-SNI handshake only:
+    // the innocuous one's is the same server's.
+    const peer = handshakePeerCertificate(socket) ?? socket.getPeerCertificate(false);
     record.peer_certificate = summarisePeer(peer);
     record.cipher_suite = cipherSuite(socket);
-    if (keepChain) record.peer_certificates = peerChain(socket, peer as DetailedPeerCertificate);
+    if (keepChain) record.peer_certificates = peerChain(socket);
     const judged = judgeCertificate(socket, serverName, peer);
     record.cert_validation = judged.validation;
     record.failure = judged.failure;

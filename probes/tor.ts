@@ -56,7 +56,7 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
       const t1 = now();
       try {
         // Tor's certificates are self-signed and name no host: the link handshake (CERTS) authenticates instead.
-        stream = await tlsHandshake(socket, { rejectUnauthorized: false }, signal, timeoutMs, 'leaf');
+        stream = await tlsHandshake(socket, { rejectUnauthorized: false }, signal, timeoutMs);
         details.tls = { failure: null, ms: elapsedMs(t1), tls_version: (stream as TLSSocket).getProtocol() ?? null };
       } catch (err) {
         details.tls = { failure: failureOf(err, signal), ms: null, tls_version: null };

@@ -123,8 +123,6 @@ async function fetchFrom(ip: string, url: URL, headers: Record<string, string>, 
             { ...(isIP(host) ? {} : { servername: host }), host, ALPNProtocols: HTTP_ALPN, rejectUnauthorized: true, ...trust },
             controller.signal,
             timeoutMs,
-            // Nothing reads the certificate: Node's name check needs only the leaf.
-            'leaf',
           );
         })
         .then(
