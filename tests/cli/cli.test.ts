@@ -84,6 +84,40 @@ describe('bad input: one line, exit code 2, nothing lost', () => {
   });
 });
 
+describe('rasad once without --probes', () => {
+  it('runs the probes the configured web schedule runs (schedules.web.probes)', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 't.txt'), 'http://127.0.0.1:9/ NEWS\n');
+    const config = join(dir, 'rasad.json');
+    writeFileSync(config, JSON.stringify({ schedules: { web: { probes: ['tcp'] } }, controls: [], webhooks: [], http: { enabled: false } }));
+    const db = join(dir, 'db.sqlite');
+    const r = await rasad(['once', '--config', config, '--targets', join(dir, 't.txt'), '--db', db], { env: { UV_THREADPOOL_SIZE: '64' } });
+    expect(r.code, r.stderr).toBe(0);
+    const store = Store.openReadOnly(db);
+    try {
+      const probes = store.db.prepare('SELECT DISTINCT probe FROM measurements').pluck().all();
+      expect(probes).toEqual(['tcp']);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('rasad status finds the database as the daemon does', () => {
+  it('reads RASAD_DB (the Docker image sets it) when no --db is given, and --db wins over it', async () => {
+    const dir = tmp();
+    const db = join(dir, 'elsewhere.db');
+    Store.open(db).close();
+    const viaEnv = await rasad(['status', '--json'], { env: { RASAD_DB: db } });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect((JSON.parse(viaEnv.stdout) as { database: string }).database).toBe(db);
+    const missing = join(dir, 'missing.db');
+    const flagWins = await rasad(['status', '--db', missing], { env: { RASAD_DB: db } });
+    expect(flagWins.code).toBe(2);
+    expect(flagWins.stderr).toContain('missing.db: no such database');
+  });
+});
+
 describe('the daemon\'s own settings', () => {
   it('a dashboard port that is taken is a one-line error, exit 2, not a crash', async () => {
     const dir = tmp();

@@ -147,8 +147,8 @@ describe('rasad targets check', () => {
     writeFileSync(join(h.cwd, 'empty.txt'), '# nothing\n');
     expect(await usageError(targetsCommand.run(['check', 'empty.txt'], h.io))).toBe('empty.txt: no targets (every line is blank or a comment)');
     expect(await usageError(targetsCommand.run(['check', 'empty.txt', '--out', 'x'], h.io))).toMatch(/--out and --tag belong to import-citizenlab/);
-    expect(await usageError(targetsCommand.run(['frobnicate'], h.io))).toBe('rasad targets: unknown subcommand "frobnicate" (check, import-citizenlab)');
-    expect(await usageError(targetsCommand.run([], h.io))).toBe('rasad targets: give a subcommand: check or import-citizenlab');
+    expect(await usageError(targetsCommand.run(['frobnicate'], h.io))).toBe('rasad targets: unknown subcommand "frobnicate" (check, import-citizenlab, import-oonirun)');
+    expect(await usageError(targetsCommand.run([], h.io))).toBe('rasad targets: give a subcommand: check, import-citizenlab or import-oonirun');
     expect(await usageError(targetsCommand.run(['check', '--bogus'], h.io))).toMatch(/^rasad targets: Unknown option '--bogus'/);
     expect(await targetsCommand.run(['--help'], h.io)).toBe(0);
     expect(h.stdout()).toBe(targetsCommand.usage);

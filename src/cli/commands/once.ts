@@ -1,18 +1,18 @@
 // `rasad once`: one sweep, then exit 0. Blocked targets are findings, not
 // errors; a sweep that did not complete is exit 3 (130 when stopped by a signal).
-import { scheduleProbes } from '../../experiments/registry.js';
 import { EXIT } from '../../errors.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
 import { defineCommand } from '../command.js';
 import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 import { createProgress } from '../progress.js';
+import { PROBE_KINDS } from '../../experiments/registry.js';
 
 export const onceCommand = defineCommand(
   {
     name: 'once',
     summary: 'run one sweep over the targets, store it, and exit',
     synopsis: `rasad once [--targets F] [--db F] [--config F]
-                  [--probes dns,tcp,tls,http,tls_duration,throughput,protocol]
+                  [--probes KIND,...]
                   [--resolver IP:PORT] [--control URL]... [--no-control] [--concurrency N]`,
     description: `Runs one sweep over the targets, stores every measurement with its verdict,
 detects changes, and exits 0 (blocked targets are findings, not errors).
@@ -22,7 +22,7 @@ lost), or 130 when SIGINT or SIGTERM stopped it.`,
       targets: TARGETS_FLAG,
       db: DB_FLAG,
       config: CONFIG_FLAG,
-      probes: { type: 'string', value: 'LIST', help: 'probe kinds to run (default: the web schedule\'s: dns,tcp,tls,http and the messaging apps)' },
+      probes: { type: 'string', value: 'LIST', help: `probe kinds to run, of: ${PROBE_KINDS.join(',')}\n(default: schedules.web.probes, as configured; out of the box dns,tcp,tls,http and the messaging apps)` },
       resolver: { type: 'string', value: 'IP:PORT', help: 'resolver for the raw UDP DNS client' },
       control: { type: 'string', value: 'URL', repeatable: true, help: 'control helper URL, OONI test-helper protocol' },
       'no-control': NO_CONTROL_FLAG,
@@ -30,8 +30,9 @@ lost), or 130 when SIGINT or SIGTERM stopped it.`,
     },
   },
   async ({ flags: values }, io) => {
-    const probes = parseProbeList(values.probes, scheduleProbes('web'));
     const config = resolveConfig(values, io.env);
+    // Without --probes, the probes the daemon's web sweep would run (schedules.web.probes).
+    const probes = parseProbeList(values.probes, config.schedules.web.probes);
     const concurrency = values.concurrency ?? config.schedules.web.concurrency;
     const progress = createProgress(io.stderr, 'rasad once');
     // Log lines written during the sweep clear the bar first, so that none lands on its line.

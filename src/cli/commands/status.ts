@@ -33,9 +33,10 @@ read-only.`,
   },
   async ({ flags: values }, io) => {
     const limit = values.limit;
-    const given = values.db ?? defaultConfig().db;
+    // As the daemon finds it: --db, else RASAD_DB (the Docker image sets it), else the default.
+    const given = values.db ?? (io.env.RASAD_DB || undefined) ?? defaultConfig().db;
     const file = isAbsolute(given) ? given : join(io.cwd, given);
-    if (!existsSync(file)) throw new UsageError(`rasad status: ${given}: no such database (run 'rasad once' or 'rasad run' first, or pass --db)`);
+    if (!existsSync(file)) throw new UsageError(`rasad status: ${given}: no such database (run 'rasad once' or 'rasad run' first, or pass --db or set RASAD_DB)`);
 
     const store = Store.openReadOnly(file);
     let view: TargetsView;

@@ -57,8 +57,8 @@ export const targetsCommand = defineCommand(
       if (values.tag !== undefined) throw new UsageError('rasad targets import-oonirun: --tag belongs to import-citizenlab');
       return importOoniRun(args[0]!, values.out, io);
     }
-    if (sub === undefined) throw new UsageError('rasad targets: give a subcommand: check or import-citizenlab');
-    throw new UsageError(`rasad targets: unknown subcommand "${sub}" (check, import-citizenlab)`);
+    if (sub === undefined) throw new UsageError('rasad targets: give a subcommand: check, import-citizenlab or import-oonirun');
+    throw new UsageError(`rasad targets: unknown subcommand "${sub}" (check, import-citizenlab, import-oonirun)`);
   },
 );
 
