@@ -8,7 +8,7 @@
 // helper's CPU. Goals are printed beside the figures, never asserted.
 //
 //   node --import tsx bench/realistic.ts [--targets 903] [--concurrency 50,200] [--rtt-ms 150]
-//                                        [--sample 20] [--trust extra-ca,system] [--helper-max auto] [--keep]
+//                                        [--sample 20] [--trust extra-ca,system] [--helper-max auto] [--node-flags shipped] [--keep]
 //
 // Trust paths: "extra-ca" hands rasad and the helper the test CA through
 // NODE_EXTRA_CA_CERTS (the lab's way; rasad reads it into probe.extraCaPem);
@@ -28,7 +28,7 @@ import { BenchUsageError, nonNegativeNumber, parseBenchFlags, positiveInt, posit
 import { runChild, tail } from './lib/child.js';
 import { startHelperProcess } from './lib/helper-process.js';
 import { BenchNetns, requireRoot } from './lib/netns.js';
-import { shippedNodeFlags } from './lib/node-flags.js';
+import { nodeFlagsOf, type NodeFlagsChoice } from './lib/node-flags.js';
 import { procCpuSeconds } from './lib/proc.js';
 import type { RealisticWorldStats } from './lib/realistic-world.js';
 import { realisticTargetsFile } from './lib/realistic-world.js';
@@ -41,7 +41,7 @@ import { MAX_TARGETS } from './lib/world.js';
 import { startWorldMain, type WorldProcess } from './lib/world-process.js';
 
 const usage = `Usage: node --import tsx bench/realistic.ts [--targets 903] [--concurrency 50,200] [--rtt-ms 150]
-                                            [--sample 20] [--trust extra-ca,system] [--helper-max auto] [--keep]
+                                            [--sample 20] [--trust extra-ca,system] [--helper-max auto] [--node-flags shipped] [--keep]
 
   --targets N         targets (default 903, the Citizen Lab Iran list)
   --concurrency LIST  rasad once --concurrency values (default 50,200)
@@ -51,6 +51,7 @@ const usage = `Usage: node --import tsx bench/realistic.ts [--targets 903] [--co
   --helper-max M      the helper's --max-concurrency: auto (max(64, concurrency)), default (the CLI's own), or N
   --cpu-prof DIR      write V8 CPU profiles of each sweep (not the calibration) into DIR/<run> (one file per thread: the largest is the main thread),
                       and of its helper into DIR/<run>/helper
+  --node-flags F      rasad's node flags: shipped (bin/node-flags, as bin/rasad passes them) or none (Node's defaults) (default: shipped)
   --keep              keep the work directory
 `;
 
@@ -70,6 +71,8 @@ const CONFIG = { webhooks: [], http: { enabled: false } };
 
 interface Setup {
   cpuProfDir?: string;
+  /** rasad's node flags (the helper always runs with the shipped ones). */
+  nodeFlags: NodeFlagsChoice;
   ns: BenchNetns;
   dir: string;
   config: string;
@@ -124,7 +127,7 @@ async function runOnce(setup: Setup, world: WorldProcess<RealisticWorldStats>, t
   });
   try {
     const argv = setup.ns.wrap([
-      process.execPath, ...shippedNodeFlags(), ...profile, ...nodeFlags(trust), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
+      process.execPath, ...nodeFlagsOf(setup.nodeFlags), ...profile, ...nodeFlags(trust), '--import', 'tsx', '--import', REPORT_USAGE, CLI, 'once',
       '--targets', targetsPath, '--db', db, '--config', setup.config, '--control', helper.url, '--concurrency', String(concurrency),
     ]);
     const helperBefore = helper.cpuSeconds();
@@ -230,6 +233,7 @@ await runBench(usage, async () => {
     sample: { type: 'string' },
     trust: { type: 'string' },
     'helper-max': { type: 'string' },
+    'node-flags': { type: 'string' },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean' },
   });
@@ -245,6 +249,8 @@ await runBench(usage, async () => {
   for (const t of trusts) if (!(TRUSTS as readonly string[]).includes(t)) throw new BenchUsageError(`--trust: unknown trust path ${JSON.stringify(t)} (known: ${TRUSTS.join(', ')})`);
   const helperMax = flags['helper-max'] ?? 'auto';
   if (helperMax !== 'auto' && helperMax !== 'default') positiveInt('helper-max', helperMax, 0, 1000);
+  const nodeFlagsChoice = (flags['node-flags'] ?? 'shipped').trim();
+  if (nodeFlagsChoice !== 'shipped' && nodeFlagsChoice !== 'none') throw new BenchUsageError(`--node-flags: "shipped" or "none", got ${JSON.stringify(flags['node-flags'])}`);
   requireRoot('bench/realistic');
 
   const dir = mkdtempSync(join(tmpdir(), 'rasad-bench-realistic-'));
@@ -256,11 +262,11 @@ await runBench(usage, async () => {
   const ns = BenchNetns.create('real');
   let world: WorldProcess<RealisticWorldStats> | null = null;
   try {
-    console.log(`rasad realistic bench: ${targets} targets (i mod 10: 0-5 https, 6-8 http, 9 failing: NXDOMAIN or reset), ${rttMs} ms RTT, namespace ${ns.name}`);
+    console.log(`rasad realistic bench: ${targets} targets (i mod 10: 0-5 https, 6-8 http, 9 failing: NXDOMAIN or reset), ${rttMs} ms RTT, rasad's node flags ${nodeFlagsChoice} ${JSON.stringify(nodeFlagsOf(nodeFlagsChoice).join(' '))}, namespace ${ns.name}`);
     console.log(`  rasad once --control <rasad helper> --concurrency C; all web probes, retries and listen window at their defaults; config ${JSON.stringify(CONFIG)}`);
     console.log('  RTT: DNS answers held one RTT; TCP to :80/:443 through a proxy holding each chunk RTT/2 each way (TCP connects themselves are loopback-fast)');
     world = await startWorldMain<RealisticWorldStats>(ns, WORLD_MAIN, ['--targets', String(targets), '--rtt-ms', String(rttMs), '--cert', join(dir, 'server.pem'), '--key', join(dir, 'server.key')], PROJECT);
-    const setup: Setup = { ns, dir, config, pki, ...(flags['cpu-prof'] ? { cpuProfDir: resolvePath(flags['cpu-prof']) } : {}) };
+    const setup: Setup = { ns, dir, config, pki, nodeFlags: nodeFlagsChoice, ...(flags['cpu-prof'] ? { cpuProfDir: resolvePath(flags['cpu-prof']) } : {}) };
 
     const serial = await runOnce(setup, world, trusts[0] as Trust, sample, 1, 'default');
     const unitS = unitSeconds(serial);
