@@ -32,4 +32,11 @@ describe('Dockerfile', () => {
     expect(finalStage).toContain('ENTRYPOINT ["bin/rasad"]');
     expect(finalStage).toContain('CMD ["run"]');
   });
+
+  it('ships the launcher with the Node flags it reads (bin/node-flags)', () => {
+    // The whole bin/ directory, or the launcher and its flags file each by name.
+    const copiesBin = finalStage.some((l) => /^COPY\s+(bin|bin\/)\s+\.?\/?(app\/)?bin\/?$/.test(l));
+    const copiesEach = ['bin/rasad', 'bin/node-flags'].every((f) => finalStage.some((l) => l.startsWith('COPY ') && l.split(/\s+/).includes(f)));
+    expect(copiesBin || copiesEach).toBe(true);
+  });
 });

@@ -1,11 +1,11 @@
 // `rasad once`: one sweep, then exit 0. Blocked targets are findings, not
 // errors; a sweep that did not complete is exit 3 (130 when stopped by a signal).
 import { EXIT } from '../../errors.js';
+import { PROBE_KINDS } from '../../experiments/registry.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
 import { defineCommand } from '../command.js';
 import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 import { createProgress } from '../progress.js';
-import { PROBE_KINDS } from '../../experiments/registry.js';
 
 export const onceCommand = defineCommand(
   {
