@@ -119,7 +119,7 @@ export async function runUnit(deps: UnitDeps, runId: string, unit: PlannedUnit, 
 
   const kept = Object.values(attempts[attempts.length - 1] ?? {}) as ProbeResult[];
   // The control's full answer is stored once per unit, on its last measurement (the HTTP one when there is
-  // one): the verdict's evidence, on every measurement, carries the summary. Four copies cost 500 bytes each.
+  // one): the verdict's evidence, on every measurement, carries the summary. Four copies cost about 1,000 bytes each (bench/store.ts).
   const measurements: Measurement[] = kept.map((result, i) => ({
     ...result,
     measurement_id: randomUUID(),
