@@ -1,5 +1,6 @@
 // Synthetic measurements for the benches: web units (dns, tcp, tls, http)
-// shaped like what the sweep stores (the control's answer on the unit's http measurement,
+// shaped like what the sweep stores (the web judge's evidence on each of them,
+// the control's answer on the unit's http measurement,
 // an ok page's body sample stripped, a blockpage's kept), with a realistic mix
 // of verdicts, and optionally the long-lived probes. Deterministic (seeded),
 // generated lazily in batches so that a million rows never sit in memory.
@@ -7,7 +8,9 @@
 // is ever contacted.
 import type { HttpHop } from '../probes/types.js';
 import { compareHttp } from '../src/analysis/httpdiff.js';
+import type { AttemptResults } from '../src/analysis/observation.js';
 import { controlSummary } from '../src/experiments/web/control.js';
+import { attemptFailures, attemptTimings } from '../src/experiments/web/judge.js';
 import type { ControlAnswer, Measurement, Verdict } from '../src/model.js';
 
 export interface SyntheticRun {
@@ -96,7 +99,7 @@ interface UnitContext {
   startMs: number;
 }
 
-function controlAnswer(c: UnitContext) {
+function controlAnswer(c: UnitContext): ControlAnswer {
   return {
     dns: { failure: null, addrs: [c.ip] },
     tcp_connect: { [`${c.ip}:443`]: { status: true, failure: null } },
@@ -178,7 +181,7 @@ function webUnit(c: UnitContext): Measurement[] {
   });
   const blockpage = verdict === 'http.blockpage';
   const httpFails = tlsFails;
-  const hop = {
+  const hop: HttpHop = {
     url: c.url,
     ip: seen,
     t0: 0,
@@ -200,41 +203,34 @@ function webUnit(c: UnitContext): Measurement[] {
     timings: { connect_ms: httpFails ? null : r3(20 + rand() * 80), tls_ms: httpFails ? null : r3(30 + rand() * 50), first_byte_ms: httpFails ? null : r3(100 + rand() * 300), total_ms: r3(200 + rand() * 500) },
   };
   const http = base('http', 1300, r3(httpFails ? 10_000 : 200 + rand() * 500), hop.failure, httpFails ? 'tls_handshake' : null, { hops: [hop] });
-  const evidence = webEvidence(c, control, { dns, tcp, tls, http }, hop);
+  const evidence = webEvidence(c, control, { dns, tcp, tls, http } as AttemptResults, hop);
   for (const m of [dns, tcp, tls, http]) m.evidence = evidence;
   return [dns, tcp, tls, http];
 }
 
 /**
  * The evidence the web judge stores on each of a unit's measurements, in its
- * shape (src/experiments/web/judge.ts, http-layer.ts): the control's summary,
- * each attempt's failures, the deciding attempt's timings, and what the
- * deciding layer adds (a page's comparison with the control's). A bench
- * whose records lack it parses less than a volunteer's database holds, and
- * its OONI export recomputes the comparison the judge already stored.
- * Uses no randomness: the other fields stay as they were.
+ * shape (src/experiments/web/judge.ts, http-layer.ts), built with its own
+ * functions: the control's summary, each attempt's failures, the deciding
+ * attempt's timings, and what the deciding layer adds (a page's comparison
+ * with the control's). A bench whose records lack it parses less than a
+ * volunteer's database holds. Uses no randomness: the other fields stay as
+ * they were.
  */
-function webEvidence(c: UnitContext, control: ReturnType<typeof controlAnswer>, results: Record<'dns' | 'tcp' | 'tls' | 'http', Measurement>, hop: { status_code: number | null; body_length: number | null; title: string | null; timings: unknown }): Record<string, unknown> {
+function webEvidence(c: UnitContext, control: ControlAnswer, attempt: AttemptResults, hop: HttpHop): Record<string, unknown> {
   const attempts = c.verdict === 'ok' ? 1 : 3;
-  const failures = { dns: results.dns.failure, tcp: results.tcp.failure, tls: results.tls.failure, http: results.http.failure, verdict: c.verdict };
-  const connects = (results.tcp.details as { connects: { connect_ms: number | null }[] }).connects;
-  const handshakes = (results.tls.details as { handshakes: { handshake_ms: number | null }[] }).handshakes;
+  const failures = { ...attemptFailures(attempt), verdict: c.verdict };
   const dnsConsistency = c.verdict === 'dns.injected' ? 'inconsistent' : 'consistent';
   const layer =
     hop.status_code === null
       ? { dns_consistency: dnsConsistency, tls_validated: false }
-      : { status_code: hop.status_code, body_length: hop.body_length, title: hop.title, hops: 1, comparison: compareHttp(hop as unknown as HttpHop, (control as unknown as ControlAnswer).http_request), dns_consistency: dnsConsistency };
+      : { status_code: hop.status_code, body_length: hop.body_length, title: hop.title, hops: 1, comparison: compareHttp(hop, control.http_request), dns_consistency: dnsConsistency };
   return {
-    control: controlSummary(control as unknown as ControlAnswer),
+    control: controlSummary(control),
     control_failed: false,
     attempts: Array.from({ length: attempts }, () => failures),
     decided_by_attempt: attempts - 1,
-    timings: {
-      runtime_ms: { dns: results.dns.runtime_ms, tcp: results.tcp.runtime_ms, tls: results.tls.runtime_ms, http: results.http.runtime_ms },
-      tcp_connect_ms: connects.map((x) => x.connect_ms),
-      tls_handshake_ms: handshakes.map((h) => h.handshake_ms),
-      http: hop.status_code === null ? null : hop.timings,
-    },
+    timings: attemptTimings(attempt),
     ...layer,
   };
 }

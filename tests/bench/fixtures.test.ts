@@ -14,7 +14,12 @@ const WEB = new Set(['dns', 'tcp', 'tls', 'http']);
 function webUnits(count: number): { measurements: Measurement[]; observation: UnitObservation }[] {
   const { measurements } = syntheticBatches(count * 4 + 40, count * 4 + 40, { longProbes: true }).next().value!;
   const byUnit = new Map<string, Measurement[]>();
-  for (const m of measurements) if (WEB.has(m.probe)) byUnit.set(`${m.run_id} ${m.url}`, [...(byUnit.get(`${m.run_id} ${m.url}`) ?? []), m]);
+  for (const m of measurements) {
+    if (!WEB.has(m.probe)) continue;
+    const key = `${m.run_id} ${m.url}`;
+    if (!byUnit.has(key)) byUnit.set(key, []);
+    byUnit.get(key)!.push(m);
+  }
   return [...byUnit.values()].slice(0, count).map((unit) => {
     const attempt = Object.fromEntries(unit.map((m) => [m.probe, { probe: m.probe, started_at: m.started_at, runtime_ms: m.runtime_ms, failure: m.failure, failed_operation: m.failed_operation, details: m.details } as ProbeResult]));
     const http = unit.find((m) => m.probe === 'http')!;

@@ -83,7 +83,8 @@ export function attemptFailures(attempt: AttemptResults): Record<string, string 
   return out;
 }
 
-function attemptTimings(attempt: AttemptResults): Record<string, unknown> {
+/** The timings of one attempt, as the evidence records the deciding attempt's. */
+export function attemptTimings(attempt: AttemptResults): Record<string, unknown> {
   const final = finalHttpHop(attempt);
   const connects = (attempt.tcp?.details as { connects?: { connect_ms?: number | null }[] } | undefined)?.connects;
   const handshakes = (attempt.tls?.details as { handshakes?: { handshake_ms?: number | null }[] } | undefined)?.handshakes;
