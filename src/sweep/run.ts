@@ -206,7 +206,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   // The store counts what it really holds: a sweep that lost rows is partial or failed, never complete.
   const settled = settle(store, runId, { interrupted: signal.aborted, measured: measurements.length, summary }, logger);
   const status = settled.status === 'running' ? 'failed' : settled.status;
-  const line = `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}`;
+  const unanswered = control && control.answered < control.asked ? `; the control answered ${control.answered}/${control.asked}` : '';
+  const line = `sweep ${status}: ${finished.length}/${units.length} units in ${durationS.toFixed(1)} s, ${formatCounts(countsByVerdict)}${unanswered}`;
   if (status === 'partial' || status === 'failed') {
     logger.error({ run_id: runId, schedule: request.schedule, status, stored: settled.stored, measurements: measurements.length, ...summary }, `${line}; only ${settled.stored} of ${measurements.length} measurements were stored`);
   } else {

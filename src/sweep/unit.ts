@@ -43,6 +43,9 @@ export interface ControlHealth {
   helpers: HelperHealth[];
 }
 
+/** The sweeps (their health objects) that have already warned of an unanswered control. */
+const warnedSweeps = new WeakSet<ControlHealth>();
+
 /** What running one unit needs of the sweep's dependencies. */
 export interface UnitDeps {
   config: Config;
@@ -147,8 +150,13 @@ async function queryControlFor(deps: UnitDeps, url: string, addresses: string[],
       timeoutMs: deps.config.probe.timeoutMs * 3,
       extraCaPem: deps.config.probe.extraCaPem,
     });
-    if (!res.answer) deps.logger.warn({ url, failures: res.failures }, 'no control helper answered');
-    else health.answered++;
+    if (res.answer) health.answered++;
+    else if (warnedSweeps.has(health)) deps.logger.debug({ url, failures: res.failures }, 'no control helper answered');
+    else {
+      // Once per sweep at warn: with the network or the helpers down, every unit would say the same.
+      warnedSweeps.add(health);
+      deps.logger.warn({ url, failures: res.failures }, 'no control helper answered (the other units of this sweep are logged at debug; the sweep summary counts them)');
+    }
     for (const h of res.health ?? []) {
       const known = health.helpers.find((k) => k.url === h.url);
       if (known) Object.assign(known, h);

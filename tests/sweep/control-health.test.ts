@@ -36,17 +36,17 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function sweep(controls: string[], url: string, state: DetectorState) {
+async function sweep(controls: string[], url: string | string[], state: DetectorState, logger = pino({ level: 'silent' })) {
   const config = defaultConfig();
   config.controls = controls;
   config.retries = 0;
   config.probe = { ...config.probe, timeoutMs: 2000, resolver: '127.0.0.1:9', dnsListenWindowMs: 0 };
   const store = Store.open(join(mkdtempSync(join(tmpdir(), 'rasad-control-')), 'db.sqlite'));
   stores.push(store);
-  const target = { raw: url, category: 'NEWS', tags: [], inputs: [url] };
+  const targets = (Array.isArray(url) ? url : [url]).map((u) => ({ raw: u, category: 'NEWS', tags: [], inputs: [u] }));
   const outcome = await runSweep(
-    { store, config, probes: PROBES, logger: pino({ level: 'silent' }), judge: startSweepJudgement, needsRetry, judgeOptions: { fingerprints: defaultFingerprints() }, queryControl },
-    { schedule: 'test', probes: ['dns', 'tcp', 'http'], targets: [target], concurrency: 2 },
+    { store, config, probes: PROBES, logger, judge: startSweepJudgement, needsRetry, judgeOptions: { fingerprints: defaultFingerprints() }, queryControl },
+    { schedule: 'test', probes: ['dns', 'tcp', 'http'], targets, concurrency: 2 },
   );
   return { outcome, ...detectChanges(state, toObservation(outcome), { confirmSweeps: 2 }) };
 }
@@ -77,6 +77,26 @@ describe('control health', () => {
     const second = await sweep([dead, helper.url], url, first.state);
     expect(second.events.map((e) => e.kind)).toEqual(['control.up']);
     expect(second.events[0]!.details).toMatchObject({ helper: helper.url });
+  });
+
+  it('warns of an unanswered control once per sweep, and the sweep summary counts the rest', async () => {
+    const site = await keep(rawHttpServer((_req, socket) => respond(socket, 200, { 'Content-Type': 'text/html' }, '<html><title>x</title></html>')));
+    const urls = [1, 2, 3, 4].map((n) => `http://127.0.0.1:${site.port}/page${n}`);
+    const dead = `http://127.0.0.1:${await closedPort()}/`;
+    const lines: { level: number; msg: string; url?: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const down = await sweep([dead], urls, initialState(), logger);
+    expect(down.outcome.control).toMatchObject({ asked: 4, answered: 0 });
+    const unanswered = lines.filter((l) => l.msg.startsWith('no control helper answered'));
+    // Every unit is still logged, three of them at debug (20), one at warn (40).
+    expect(unanswered.map((l) => l.url).sort()).toEqual(urls);
+    expect(unanswered.filter((l) => l.level === 40)).toHaveLength(1);
+    expect(lines.find((l) => l.msg.startsWith('sweep complete'))?.msg).toMatch(/; the control answered 0\/4$/);
+
+    // The next sweep warns again: it is a new sweep's news.
+    lines.length = 0;
+    await sweep([dead], urls.slice(0, 2), down.state, logger);
+    expect(lines.filter((l) => l.level === 40 && l.msg.startsWith('no control helper answered'))).toHaveLength(1);
   });
 
   it('asks no control at all with none configured, and says nothing about one', async () => {
