@@ -12,6 +12,7 @@ import type { AttemptResults } from '../src/analysis/observation.js';
 import { controlSummary } from '../src/experiments/web/control.js';
 import { attemptFailures, attemptTimings } from '../src/experiments/web/judge.js';
 import type { ControlAnswer, Measurement, Verdict } from '../src/model.js';
+import { timeOrderedId } from '../src/records/ids.js';
 
 export interface SyntheticRun {
   run_id: string;
@@ -80,6 +81,7 @@ function hex(rand: () => number, n: number): string {
   return s;
 }
 
+/** A version-4 UUID from the seeded stream: the random bits of a time-ordered id (src/records/ids.ts), as the sweep gives. */
 function uuid(rand: () => number): string {
   return `${hex(rand, 8)}-${hex(rand, 4)}-4${hex(rand, 3)}-${'89ab'[Math.floor(rand() * 4)]}${hex(rand, 3)}-${hex(rand, 12)}`;
 }
@@ -129,7 +131,7 @@ function webUnit(c: UnitContext): Measurement[] {
           : `${verdict}: see evidence`;
   const control = controlAnswer(c);
   const base = (probe: Measurement['probe'], offsetMs: number, runtimeMs: number, failure: string | null, failedOperation: Measurement['failed_operation'], details: unknown): Measurement => ({
-    measurement_id: uuid(rand),
+    measurement_id: timeOrderedId(c.startMs + offsetMs, uuid(rand)),
     run_id: c.runId,
     target: c.target,
     url: c.url,
@@ -238,7 +240,7 @@ function webEvidence(c: UnitContext, control: ControlAnswer, attempt: AttemptRes
 function longProbe(c: UnitContext, kind: 'tls_duration' | 'throughput' | 'protocol'): Measurement {
   const { rand } = c;
   const common = {
-    measurement_id: uuid(rand),
+    measurement_id: timeOrderedId(c.startMs, uuid(rand)),
     run_id: c.runId,
     target: c.target,
     url: kind === 'protocol' ? `tcp://${c.ip}:443` : c.url,
@@ -322,7 +324,7 @@ export function* syntheticBatches(total: number, batchSize: number, options: Syn
   while (produced < total) {
     if (unit % unitsPerRun === 0) {
       const index = unit / unitsPerRun;
-      run = { run_id: uuid(rand), started_at: new Date(epoch + index * 3_600_000).toISOString(), probes: ['dns', 'tcp', 'tls', 'http'], inputs_total: unitsPerRun };
+      run = { run_id: timeOrderedId(epoch + index * 3_600_000, uuid(rand)), started_at: new Date(epoch + index * 3_600_000).toISOString(), probes: ['dns', 'tcp', 'tls', 'http'], inputs_total: unitsPerRun };
       batch.runs.push(run);
     }
     const n = unit % 5000;

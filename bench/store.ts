@@ -17,8 +17,16 @@
 // printed against the full rewrite it replaced (scrub and serialise the whole
 // measurement again), on the same batches, in turn.
 //
+// Disk writes: the bytes a fresh database's inserts write (WAL and
+// checkpoint: the process's wchar in /proc/self/io) per measurement, in
+// batches of 16 (a sweep at the network's pace: the batch writer flushes
+// every 500 ms) and 256 (its largest), with time-ordered measurement ids as
+// the sweep makes them (src/records/ids.ts) and with random ones, in turn.
+// A Raspberry Pi's SD card wears with what is written.
+//
 //   node --import tsx bench/store.ts [--rows 100000] [--batch 500] [--keep]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storedMeasurement } from '../src/records/stored-record.js';
@@ -123,6 +131,38 @@ function verdictUpdates(dir: string, rows: number, batchSize: number): { patchRa
   }
 }
 
+/** Bytes this process has passed to write(2) so far (Linux), or null. */
+function writtenBytes(): number | null {
+  try {
+    const m = /^wchar:\s+(\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes written per measurement into a fresh database (inserts, then a checkpoint), with the fixture's time-ordered ids or random ones; null without /proc/self/io. */
+function diskWrites(dir: string, rows: number, batchSize: number, ids: 'time-ordered' | 'random'): number | null {
+  const file = join(dir, `writes-${ids}-${batchSize}.db`);
+  const store = Store.open(file);
+  try {
+    let inserted = 0;
+    const before = writtenBytes();
+    for (const batch of syntheticBatches(rows, batchSize)) {
+      if (ids === 'random') for (const m of batch.measurements) m.measurement_id = randomUUID();
+      for (const run of batch.runs) store.beginRun(run);
+      store.insertMeasurements(batch.measurements);
+      inserted += batch.measurements.length;
+    }
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const after = writtenBytes();
+    return before === null || after === null ? null : (after - before) / inserted;
+  } finally {
+    store.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  }
+}
+
 /** CPU time per row of what the store writes now (storedMeasurement) and of what it wrote before (JSON.stringify), on the same measurements, interleaved batch by batch. */
 function recordPreparation(rows: number, batchSize: number): { storedUs: number; stringifyUs: number; readyShare: number } {
   let storedMs = 0;
@@ -211,6 +251,24 @@ function measure(rows: number, batchSize: number, keep: boolean): void {
       `  final verdicts  ${fmt(verdicts.patchRate)} rows/s patched in SQL (updateVerdicts), against ${fmt(verdicts.rewriteRate)} rows/s rewritten whole (scrub + serialise again): ` +
         `${(verdicts.patchRate / verdicts.rewriteRate).toFixed(2)}x`,
     );
+
+    const writeRows = Math.min(rows, 40_000);
+    for (const size of [16, 256]) {
+      // In turn, each going first once: the two see the same machine.
+      const a1 = diskWrites(dir, writeRows, size, 'time-ordered');
+      const b1 = diskWrites(dir, writeRows, size, 'random');
+      const b2 = diskWrites(dir, writeRows, size, 'random');
+      const a2 = diskWrites(dir, writeRows, size, 'time-ordered');
+      if (a1 === null || a2 === null || b1 === null || b2 === null) {
+        console.log('  disk writes     n/a (no /proc/self/io)');
+        break;
+      }
+      const [ordered, random] = [(a1 + a2) / 2, (b1 + b2) / 2];
+      console.log(
+        `  disk writes     ${fmt(ordered)} bytes per measurement written in batches of ${size} (WAL and checkpoint, ${fmt(writeRows)} rows), time-ordered ids; ` +
+          `${fmt(random)} with random ids: ${(ordered / random).toFixed(2)}x`,
+      );
+    }
 
     // Where the bytes go: the JSON record per probe kind and its biggest parts, then tables against indexes.
     const parts = store.db

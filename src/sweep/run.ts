@@ -8,7 +8,6 @@
 // grow with the sweep. The sweep-wide rule (network.offline) and the
 // experiments that compare units (the domestic baseline, cut-age agreement)
 // are applied at the end, and the final verdicts written in one transaction.
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
@@ -16,6 +15,7 @@ import { withoutSecrets } from '../../probes/wireguard.js';
 import type { HttpHop, ProbeKind, Target } from '../../probes/types.js';
 import type { JudgeOptions, SweepJudge } from '../analysis/verdict.js';
 import { BatchWriter } from './batch-writer.js';
+import { timeOrderedId } from '../records/ids.js';
 import type { VerdictUpdate } from '../records/stored-record.js';
 import { experimentOf } from '../experiments/registry.js';
 import { okDroppedBodyHops } from '../experiments/web/kept-body.js';
@@ -110,7 +110,7 @@ interface FinishedUnit {
 
 export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepOutcome> {
   const { store, config, logger } = deps;
-  const runId = randomUUID();
+  const runId = timeOrderedId();
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   // Circumvention tools (a tag) and circumvention protocols (an experiment) are probed only when the volunteer opted in.

@@ -1,7 +1,6 @@
 // One unit of a sweep: its probes in order (each under the measurement
 // deadline), its retries, the control asked alongside, and its measurements
 // stored provisionally. src/sweep/run.ts schedules the units and judges them.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { startPhase } from '../../probes/net.js';
 import { preferConnected } from '../../probes/tcp.js';
@@ -11,6 +10,7 @@ import type { AttemptResults, UnitObservation } from '../analysis/verdict.js';
 import type { Config } from '../config/schema.js';
 import { experimentOf, experimentOfProbe, type ProbeRegistry } from '../experiments/registry.js';
 import type { ControlAnswer, Measurement } from '../model.js';
+import { timeOrderedId } from '../records/ids.js';
 import { askLongControl, type LongControlQuery } from './long-control.js';
 import { learnOwnAddresses } from './own-address.js';
 import type { PlannedUnit } from './plan.js';
@@ -125,7 +125,7 @@ export async function runUnit(deps: UnitDeps, runId: string, unit: PlannedUnit, 
   // one): the verdict's evidence, on every measurement, carries the summary. Four copies cost about 1,000 bytes each (bench/store.ts).
   const measurements: Measurement[] = kept.map((result, i) => ({
     ...result,
-    measurement_id: randomUUID(),
+    measurement_id: timeOrderedId(),
     run_id: runId,
     // A lab or a volunteer's own WireGuard server may carry a client key in the input: it is never stored.
     target: withoutSecrets(unit.target.raw),

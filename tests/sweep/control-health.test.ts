@@ -85,8 +85,16 @@ describe('control health', () => {
     const dead = `http://127.0.0.1:${await closedPort()}/`;
     const lines: { level: number; msg: string; url?: string }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const before = Date.now();
     const down = await sweep([dead], urls, initialState(), logger);
     expect(down.outcome.control).toMatchObject({ asked: 4, answered: 0 });
+    // The ids the sweep gave are time-ordered (version 7), made within it (src/records/ids.ts).
+    const idTimes = [down.outcome.runId, ...down.outcome.measurements.map((m) => m.measurement_id)].map((id) => {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    });
+    expect(Math.min(...idTimes)).toBeGreaterThanOrEqual(before);
+    expect(Math.max(...idTimes)).toBeLessThanOrEqual(Date.now());
     const unanswered = lines.filter((l) => l.msg.startsWith('no control helper answered'));
     // Every unit is still logged, three of them at debug (20), one at warn (40).
     expect(unanswered.map((l) => l.url).sort()).toEqual(urls);
