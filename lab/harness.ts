@@ -29,7 +29,7 @@ import {
 } from './addresses.js';
 import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
 import { appsServiceConfig, labAppEndpoints, SIGNAL_HOSTS } from './apps.js';
-import { circumventionConfig } from './circumvention.js';
+import { circumventionConfig, OPENVPN_HOST_IP, OPENVPN_PORT } from './circumvention.js';
 import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
 import { hasCommand, requireRoot, TOOL_PACKAGES } from './exec.js';
 import { makeLabPki, makeSignalPki, type LabPki, type SignalPki } from './pki.js';
@@ -343,6 +343,9 @@ let lastOpenvpnScenarioEnded = 0;
 async function openvpnServerSettled(): Promise<void> {
   const wait = lastOpenvpnScenarioEnded + OPENVPN_SETTLE_MS - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  // On a loaded machine the restart can take longer than the settle (a full
+  // test run once met the TCP server not yet back): wait until it listens.
+  await waitListening('world', OPENVPN_HOST_IP, OPENVPN_PORT, 30_000, () => true);
 }
 
 export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
