@@ -23,7 +23,8 @@
 // measurement ids as the sweep makes them (src/records/ids.ts) and with
 // random ones, in turn. A sweep at a steady pace gathers four times the rows
 // in the batch writer's 2 s window that it did in the 500 ms one before: 16
-// against 64 is that change for a sweep finishing 8 measurements a second.
+// against 64 is that change for a sweep finishing 32 measurements (8 web
+// units) a second.
 // A Raspberry Pi's SD card wears with what is written.
 //
 //   node --import tsx bench/store.ts [--rows 100000] [--batch 500] [--keep]

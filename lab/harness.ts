@@ -340,12 +340,13 @@ let runCounter = 0;
 const OPENVPN_SETTLE_MS = 5_000;
 let lastOpenvpnScenarioEnded = 0;
 
-async function openvpnServerSettled(): Promise<void> {
+async function openvpnServerSettled(): Promise<boolean> {
   const wait = lastOpenvpnScenarioEnded + OPENVPN_SETTLE_MS - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  // On a loaded machine the restart can take longer than the settle (a full
-  // test run once met the TCP server not yet back): wait until it listens.
-  await waitListening('world', OPENVPN_HOST_IP, OPENVPN_PORT, 30_000, () => true);
+  // While it serves a client it does not listen at all, and on a loaded
+  // machine its restart can outlast the settle (a full test run once met it
+  // not yet back): wait until it listens.
+  return waitListening('world', OPENVPN_HOST_IP, OPENVPN_PORT, 30_000, () => true);
 }
 
 export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
@@ -362,7 +363,9 @@ export async function runScenario(fileOrScenario: string | Scenario, opts: { qui
     writeRasadConfig(config, scenario.config);
     try {
       await applyScenario(scenario);
-      if (scenario.probes.includes('openvpn')) await openvpnServerSettled();
+      if (scenario.probes.includes('openvpn') && !(await openvpnServerSettled())) {
+        return labProblem(scenario, `the lab's OpenVPN TCP server is not listening on ${OPENVPN_HOST_IP}:${OPENVPN_PORT} after 30 s`, runDir);
+      }
       const code = await rasadInClient(onceArgs({ targets, db, config, probes: scenario.probes, resolver: scenario.resolver }),
         join(runDir, 'once.out'), join(runDir, 'once.err'));
       if (scenario.probes.includes('openvpn')) lastOpenvpnScenarioEnded = Date.now();

@@ -2,9 +2,7 @@
 // store's index on them grows at its end (src/records/ids.ts).
 import { describe, expect, it } from 'vitest';
 import { timeOrderedId } from '../../src/records/ids.js';
-
-const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const timeOf = (id: string) => parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+import { idTimeMs as timeOf, V7_ID as V7 } from '../helpers/ids.js';
 
 describe('timeOrderedId', () => {
   it('puts the time in the first 48 bits and keeps the random bits and variant of the version-4 UUID it is given', () => {

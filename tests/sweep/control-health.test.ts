@@ -18,6 +18,7 @@ import { PROBES } from '../../src/experiments/registry.js';
 import { toObservation } from '../../src/runtime.js';
 import { Store } from '../../src/store/store.js';
 import { runSweep } from '../../src/sweep/run.js';
+import { idTimeMs, V7_ID } from '../helpers/ids.js';
 import { closeAfterEach } from '../helpers/loopback/cleanup.js';
 import { rawHttpServer, respond } from '../helpers/loopback/http.js';
 
@@ -90,8 +91,8 @@ describe('control health', () => {
     expect(down.outcome.control).toMatchObject({ asked: 4, answered: 0 });
     // The ids the sweep gave are time-ordered (version 7), made within it (src/records/ids.ts).
     const idTimes = [down.outcome.runId, ...down.outcome.measurements.map((m) => m.measurement_id)].map((id) => {
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+      expect(id).toMatch(V7_ID);
+      return idTimeMs(id);
     });
     expect(Math.min(...idTimes)).toBeGreaterThanOrEqual(before);
     expect(Math.max(...idTimes)).toBeLessThanOrEqual(Date.now());
