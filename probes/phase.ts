@@ -1,7 +1,25 @@
 // A phase of a probe bounded by a deadline and by its parent's signal,
 // cleaned up whichever way it ends: startPhase gives the phase a signal of
 // its own; withPhase and withDeadline run work under one.
+import { setMaxListeners } from 'node:events';
 import { DeadlineError } from './failure.js';
+
+/**
+ * Listeners a phase's signal may hold before Node warns of a leak. A probe
+ * runs its steps at once on the signal it is given (a messaging app's 16
+ * connects, a host's every address), and each step listens while it runs:
+ * Node's default of 10 printed "MaxListenersExceededWarning" on stderr in an
+ * ordinary sweep of the bundled list. Each step takes its listener off as it
+ * settles, so the count is bounded by what runs at once; a limit well above
+ * that still reports a true leak.
+ */
+export const PHASE_SIGNAL_LISTENERS = 128;
+
+function phaseController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(PHASE_SIGNAL_LISTENERS, controller.signal);
+  return controller;
+}
 
 /**
  * One bounded phase: a signal that aborts (with a DeadlineError) after `ms`
@@ -71,7 +89,7 @@ function armDeadline(parent: AbortSignal, ms: number, what: string, entry: Phase
 }
 
 export function startPhase(parent: AbortSignal, ms: number, what = 'phase'): Phase {
-  const controller = new AbortController();
+  const controller = phaseController();
   const dispose = armDeadline(parent, ms, what, {
     abort(reason) {
       if (!controller.signal.aborted) controller.abort(reason);
@@ -82,7 +100,7 @@ export function startPhase(parent: AbortSignal, ms: number, what = 'phase'): Pha
 
 /** Runs `work` under a phase deadline; the phase is disposed when it settles. */
 export function withPhase<T>(parent: AbortSignal, ms: number, what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
+  const controller = phaseController();
   return settleWithin(parent, ms, what, controller, () => work(controller.signal));
 }
 

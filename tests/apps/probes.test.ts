@@ -1,12 +1,14 @@
 // The four app probes end to end against real loopback servers: servers
 // that answer, refuse, reset, hang, or serve a certificate from the wrong
 // authority. Every endpoint list and host name is overridden to loopback.
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { facebookMessengerProbe } from '../../probes/app_facebook_messenger.js';
 import { signalProbe } from '../../probes/app_signal.js';
 import { telegramProbe } from '../../probes/app_telegram.js';
 import { whatsappProbe } from '../../probes/app_whatsapp.js';
-import { ProbeInputError } from '../../probes/net.js';
+import { ProbeInputError, startPhase } from '../../probes/net.js';
+import { PHASE_SIGNAL_LISTENERS } from '../../probes/phase.js';
 import type { AttemptResults, UnitObservation } from '../../src/analysis/observation.js';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
 import { judgeFacebookMessenger } from '../../src/experiments/facebook_messenger/judge.js';
@@ -237,5 +239,61 @@ describe('facebook_messenger probe', () => {
     // Another AS for every answer: the resolver is lying.
     const foreign = judgeFacebookMessenger(unitOf('facebook_messenger', { facebook_messenger: result }), { fingerprints, asnOf: () => 12880 });
     expect(foreign.verdict).toBe('dns.injected');
+  });
+});
+
+describe('a probe that runs its steps at once on one signal', () => {
+  // Node warns ("MaxListenersExceededWarning ... 11 abort listeners") when an
+  // EventTarget passes 10 listeners. The sweep gives each probe a phase's
+  // signal (probes/phase.ts); a Telegram probe connects to its data centres
+  // 16 at a time on it, each connect listening while it runs.
+  async function leakWarnings(signal: AbortSignal): Promise<string[]> {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const dc = await answeringServer(501);
+      const input = appInput('telegram', { telegram: { datacenters: Array.from({ length: 24 }, () => `127.0.0.1:${dc.port}`), web: [] } });
+      const result = await telegramProbe.run(input, signal);
+      expect(result.details.datacenters.map((d) => d.status_code)).toEqual(Array(24).fill(501));
+      // process.emitWarning emits on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      return warnings;
+    } finally {
+      process.off('warning', onWarning);
+    }
+  }
+
+  it('prints no leak warning under the phase the sweep gives it, and leaves no listener behind', async () => {
+    const phase = startPhase(never(), 60_000, 'measurement');
+    try {
+      expect(await leakWarnings(phase.signal)).toEqual([]);
+      expect(getEventListeners(phase.signal, 'abort')).toHaveLength(0);
+    } finally {
+      phase.dispose();
+    }
+  });
+
+  it('on a plain signal, Node would have warned (what the sweep printed before)', async () => {
+    expect((await leakWarnings(new AbortController().signal)).join('\n')).toMatch(/abort listeners added to \[AbortSignal\]/);
+  });
+
+  it('the phase signal still reports a true leak, past PHASE_SIGNAL_LISTENERS', async () => {
+    const phase = startPhase(never(), 60_000, 'measurement');
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void (w.name === 'MaxListenersExceededWarning' && warnings.push(w.message));
+    process.on('warning', onWarning);
+    const listeners = Array.from({ length: PHASE_SIGNAL_LISTENERS + 1 }, () => () => {});
+    try {
+      for (const l of listeners) phase.signal.addEventListener('abort', l);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      for (const l of listeners) phase.signal.removeEventListener('abort', l);
+      process.off('warning', onWarning);
+      phase.dispose();
+    }
   });
 });
