@@ -7,9 +7,12 @@ const argv = process.argv.slice(2);
 
 // A reader that went away (`rasad status --json | head -1`) is not an error:
 // the reader has what it wanted, so stop quietly, as `head` users expect.
+// Any other failure of the output (a full disk under `> export.jsonl`, /dev/full) ends the command with
+// one line that says so, not a stack: what was written is all there is, and the exit code says it failed.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT.ok);
-  throw err;
+  process.stderr.write(`rasad: cannot write to standard output (${err.message}); the output is incomplete\n`);
+  process.exit(EXIT.failed);
 });
 // With stderr gone (`rasad once 2>&1 | head -1`) there is nowhere to say anything: the work goes on, unlogged.
 process.stderr.on('error', (err: NodeJS.ErrnoException) => {

@@ -68,6 +68,8 @@ export const EXIT = {
   ok: 0,
   /** An internal error: a bug, reported with its stack. */
   internal: 1,
+  /** Work that failed for a reason outside rasad (its output could not be written), said in one line. */
+  failed: 1,
   /** Bad input or a database that cannot be used: fix it and run again. */
   usage: 2,
   /** A sweep that ran but did not complete (partial or failed). */

@@ -4,7 +4,7 @@
 // destination has taken it: 'drain' for a stream, the write's completion for
 // a file. Memory stays flat whatever the size of the export.
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -132,13 +132,8 @@ export class AtomicFileSink extends BufferedSink {
     return new AtomicFileSink(path, tempPath, handle);
   }
 
-  protected async writeChunk(chunk: string | Uint8Array): Promise<void> {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    let offset = 0;
-    while (offset < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, offset, bytes.length - offset);
-      offset += bytesWritten;
-    }
+  protected writeChunk(chunk: string | Uint8Array): Promise<void> {
+    return writeAll(this.handle, chunk);
   }
 
   protected async commit(): Promise<void> {
@@ -162,6 +157,70 @@ export class AtomicFileSink extends BufferedSink {
     if (this.closed) return;
     this.closed = true;
     await this.handle.close();
+  }
+}
+
+/**
+ * A destination that is not a regular file (a character device such as
+ * /dev/null or /dev/stdout, a FIFO), written in place as a shell's `>`
+ * writes it. Renaming a temporary file over it would replace the device
+ * node itself (as root, /dev/null would become a file). Not atomic: a
+ * failed export leaves there what was written before the failure.
+ */
+export class InPlaceFileSink extends BufferedSink {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {
+    super();
+  }
+
+  static async create(path: string): Promise<InPlaceFileSink> {
+    return new InPlaceFileSink(path, await open(path, 'w'));
+  }
+
+  protected writeChunk(chunk: string | Uint8Array): Promise<void> {
+    return writeAll(this.handle, chunk);
+  }
+
+  protected commit(): Promise<void> {
+    return this.close();
+  }
+
+  protected async discard(): Promise<void> {
+    await this.close().catch(() => undefined);
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
+
+export type FileSink = AtomicFileSink | InPlaceFileSink;
+
+/**
+ * The sink for `--out PATH`: a regular file (or none yet) is written
+ * atomically beside itself; through a symlink, beside the file it names, so
+ * the link stays a link; a character device or a FIFO in place. The caller
+ * refuses the rest (a block device, a socket) before this.
+ */
+export async function createFileSink(path: string): Promise<FileSink> {
+  const target = await realpath(path).catch(() => path);
+  const existing = await stat(target).catch(() => null);
+  if (existing && !existing.isFile()) return InPlaceFileSink.create(target);
+  return AtomicFileSink.create(target);
+}
+
+async function writeAll(handle: FileHandle, chunk: string | Uint8Array): Promise<void> {
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }
 

@@ -1,7 +1,7 @@
 // A reader that stops early (`rasad status --json | head -1`) ends the command
 // quietly with exit 0, and `rasad --version` names the package's version.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,35 @@ describe('stdout closed early', () => {
     expect(r.stderr).toBe('');
     expect(r.signal).toBeNull();
     expect(r.code).toBe(0);
+  });
+});
+
+describe('stdout that refuses the write (a full disk: /dev/full)', () => {
+  /** Runs the CLI with stdout on /dev/full, where every write fails with ENOSPC. */
+  function runOnFullDevice(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stderr });
+      });
+    });
+  }
+
+  it.each([
+    ['status --json', () => ['status', '--db', db, '--json']],
+    ['export', () => ['export', '--db', db, '--format', 'csv']],
+  ])('%s says so in one line and exits 1, without a stack trace', async (_name, args) => {
+    const r = await runOnFullDevice(args());
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rasad: cannot write to standard output \(ENOSPC: no space left on device, write\); the output is incomplete\n$/);
   });
 });
 

@@ -1,8 +1,9 @@
 // --out writes atomically: the file appears complete or not at all, the
 // temporary file never stays, and an export that fails halfway (a corrupt
 // row, a write the kernel refuses) leaves the destination as it was.
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,6 +103,94 @@ describe('--out', () => {
     expect(code).toBe(1);
     expect(existsSync(out)).toBe(false);
     expect(leftovers(fx.dir, [])).toEqual([]);
+  });
+});
+
+// A shell writes `> /dev/null` or `> fifo` in place; so must --out. Renaming a
+// temporary file over such a destination replaced the node itself: as root,
+// `--out /dev/full` made /dev/full a regular file holding the export.
+describe('--out to what is not a regular file', () => {
+  const needsRoot = () => {
+    if (process.getuid?.() !== 0) throw new Error('mknod needs root (CI runs as root)');
+  };
+  /** A device node of our own, beside the database: the real /dev is never touched. */
+  function deviceNode(dir: string, name: string, spec: string): string {
+    needsRoot();
+    const path = join(dir, name);
+    execFileSync('mknod', ['-m', '666', path, ...spec.split(' ')]);
+    return path;
+  }
+
+  it('writes a character device in place, which stays a device (a null device takes it all; a full one fails the export, exit 1)', async () => {
+    fx = makeFixtureDb();
+    const nul = deviceNode(fx.dir, 'null', 'c 1 3');
+    const ok = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', nul]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/written to .*null\n$/);
+    expect(lstatSync(nul).isCharacterDevice()).toBe(true);
+    const full = deviceNode(fx.dir, 'full', 'c 1 7');
+    const failed = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', full]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/rasad export: failed after \d+ rows: .*ENOSPC.*not a regular file and was written in place/);
+    expect(lstatSync(full).isCharacterDevice()).toBe(true);
+    expect(leftovers(fx.dir, ['null', 'full'])).toEqual([]);
+  });
+
+  it('writes a FIFO in place: the reader gets every line, and the FIFO stays one', async () => {
+    fx = makeFixtureDb();
+    const fifo = join(fx.dir, 'export.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Promise<string>((resolve, reject) => {
+      // Bounded: a reader left waiting on a FIFO nobody opens would outlive the test.
+      const cat = spawn('timeout', ['20', 'cat', fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      cat.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      cat.on('error', reject);
+      cat.on('close', () => resolve(text));
+    });
+    const viaStdout = await runExport(['--db', fx.db, '--format', 'csv']);
+    const viaFifo = await runExport(['--db', fx.db, '--format', 'csv', '--out', fifo]);
+    expect(viaFifo.code).toBe(0);
+    expect(await reader).toBe(viaStdout.stdout);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(leftovers(fx.dir, ['export.fifo'])).toEqual([]);
+  });
+
+  it('through a symlink, replaces the file it names atomically and leaves the link a link', async () => {
+    fx = makeFixtureDb();
+    const real = join(fx.dir, 'exports-real.jsonl');
+    writeFileSync(real, 'the previous export\n');
+    const link = join(fx.dir, 'latest.jsonl');
+    symlinkSync(real, link);
+    const viaStdout = await runExport(['--db', fx.db, '--format', 'jsonl']);
+    const { code } = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', link]);
+    expect(code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe(viaStdout.stdout);
+    expect(leftovers(fx.dir, ['exports-real.jsonl', 'latest.jsonl'])).toEqual([]);
+  });
+
+  it('refuses a block device (a disk) and a socket, before writing anything', async () => {
+    fx = makeFixtureDb();
+    const disk = deviceNode(fx.dir, 'disk', 'b 7 200');
+    const refusal = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', disk]).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(refusal?.message).toMatch(/--out .*disk: is a block device/);
+    const server = createServer();
+    const socketPath = join(fx.dir, 'export.sock');
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const refused = await runExport(['--db', fx.db, '--format', 'jsonl', '--out', socketPath]).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(refused?.message).toMatch(/--out .*export\.sock: is a socket/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(lstatSync(disk).isBlockDevice()).toBe(true);
   });
 });
 

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { PROBE_KINDS } from '../../experiments/registry.js';
 import { VERDICTS } from '../../model.js';
 import { countRows, EXPORT_FORMATS, exportIncomplete, writeExport, type ExportFormat, type ExportRequest } from '../../export/run-export.js';
-import { AtomicFileSink, StreamSink, type ExportSink } from '../../export/sink.js';
+import { createFileSink, InPlaceFileSink, StreamSink, type ExportSink } from '../../export/sink.js';
 import { parseIsoInstant } from '../../export/time.js';
 import { Store, type MeasurementFilter } from '../../store/store.js';
 import { defineCommand, UsageError, type CommandIo } from '../command.js';
@@ -42,7 +42,7 @@ ooni:  OONI's data format: a URL's dns/tcp/tls/http measurements of
       verdict: { type: 'string', value: 'LIST', help: 'only these verdicts (e.g. dns.injected,http.blockpage)' },
       'anomalies-only': { type: 'boolean', help: 'only measurements whose verdict is not ok' },
       events: { type: 'boolean', help: 'export the change events (blocked, unblocked, ...) instead (jsonl or csv)' },
-      out: { type: 'string', value: 'F', help: 'write F atomically (nothing is left behind on failure) instead of stdout' },
+      out: { type: 'string', value: 'F', help: 'write F instead of stdout: a file atomically (nothing is left behind on failure), a device or FIFO in place' },
       'include-ip': {
         type: 'boolean',
         help: `keep IP addresses inside error strings (scrubbed by default). Only
@@ -138,7 +138,11 @@ function checkOut(path: string, dbPath: string): string {
   const dir = dirname(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`--out ${path}: the directory ${dir} does not exist`);
   if (existsSync(path)) {
-    if (statSync(path).isDirectory()) fail(`--out ${path}: is a directory`);
+    const kind = statSync(path);
+    if (kind.isDirectory()) fail(`--out ${path}: is a directory`);
+    // A device like /dev/null or a FIFO is written in place (sink.ts); a disk or a socket is surely a typo.
+    if (kind.isBlockDevice()) fail(`--out ${path}: is a block device (a disk); give a file, a FIFO or a character device such as /dev/null`);
+    if (kind.isSocket()) fail(`--out ${path}: is a socket; give a file, a FIFO or a character device such as /dev/null`);
     if (existsSync(dbPath) && realpathSync(path) === realpathSync(dbPath)) fail(`--out ${path}: is the database itself`);
   }
   return path;
@@ -165,7 +169,7 @@ function openStore(given: string, path: string): Store {
 async function exportTo(store: Store, request: ExportRequest, total: number, outPath: string | null, io: CommandIo): Promise<number> {
   let sink: ExportSink;
   try {
-    sink = outPath ? await AtomicFileSink.create(outPath) : new StreamSink(io.stdout);
+    sink = outPath ? await createFileSink(outPath) : new StreamSink(io.stdout);
   } catch (err) {
     fail(`--out ${outPath}: cannot create a file there (${(err as Error).message})`);
   }
@@ -201,7 +205,8 @@ async function exportTo(store: Store, request: ExportRequest, total: number, out
     const e = err as NodeJS.ErrnoException;
     // A reader that went away (rasad export | head) is not an error.
     if (!outPath && e.code === 'EPIPE') return 0;
-    io.stderr.write(`rasad export: failed after ${read} rows: ${e.message}${outPath ? `; ${outPath} was not written` : ''}\n`);
+    const left = sink instanceof InPlaceFileSink ? `; ${outPath} is not a regular file and was written in place: what went before the failure is there` : `; ${outPath} was not written`;
+    io.stderr.write(`rasad export: failed after ${read} rows: ${e.message}${outPath ? left : ''}\n`);
     return interrupted ? 130 : 1;
   } finally {
     process.off('SIGINT', onSignal);
