@@ -1,6 +1,6 @@
 // The composition root's parts: configuration from flags, the store, the
 // probes, the analysis and the alerts wired together for `run` and `once`.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Probe, ProbeKind, ProbeOptions, Target } from '../probes/types.js';
@@ -9,6 +9,7 @@ import { needsRetry, startSweepJudgement } from './analysis/verdict.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
 import { UsageError } from './cli/command.js';
 import { loadConfig } from './config/load.js';
+import { MAX_CA_FILE_BYTES, readBoundedText, readFailure } from './read-bounded.js';
 import { PROBE_KINDS, PROBES } from './experiments/registry.js';
 import { lookupAsn, preloadAsnTable } from './net/asn.js';
 import type { Config } from './config/schema.js';
@@ -54,9 +55,9 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
   const extraCa = env.NODE_EXTRA_CA_CERTS;
   if (extraCa && !config.probe.extraCaPem) {
     try {
-      config.probe.extraCaPem = readFileSync(extraCa, 'utf8');
+      config.probe.extraCaPem = readBoundedText(extraCa, MAX_CA_FILE_BYTES);
     } catch (err) {
-      throw new UsageError(`${extraCa}: NODE_EXTRA_CA_CERTS is not readable (${(err as Error).message})`);
+      throw new UsageError(`${extraCa}: NODE_EXTRA_CA_CERTS is not readable (${readFailure(err)})`);
     }
   }
   return config;

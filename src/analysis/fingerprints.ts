@@ -2,7 +2,8 @@
 // The data lives in fingerprints/default.json (and any file a volunteer adds);
 // this module validates it, and matches DNS answers and HTTP responses
 // against it. Matching is pure; only the two loaders read files.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readBoundedText, readFailure } from '../read-bounded.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
@@ -189,13 +190,16 @@ function matchesHttpEntry(entry: Fingerprint, regexp: RegExp | null, hop: HttpHo
   }
 }
 
+/** OONI's whole fingerprint list is about 100 KiB. */
+export const MAX_FINGERPRINTS_FILE_BYTES = 5 * 1024 * 1024;
+
 /** Reads and validates one fingerprint file; `base` (e.g. the defaults) is kept in front. */
 export function loadFingerprintsFile(path: string, base?: Fingerprints): Fingerprints {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedText(path, MAX_FINGERPRINTS_FILE_BYTES);
   } catch (err) {
-    throw new FingerprintsError(`${path}: cannot read fingerprint file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new FingerprintsError(`${path}: cannot read fingerprint file: ${readFailure(err)}`);
   }
   let data: unknown;
   try {

@@ -5,7 +5,7 @@
 // a later layer overrides it, and the error names the layer that gave it:
 // `SOURCE: key.path must be ... (got ...)`. Unknown keys are errors: a typo
 // must not silently leave a default in place.
-import { readFileSync } from 'node:fs';
+import { readBoundedText, readFailure } from '../read-bounded.js';
 import { isIPv4 } from 'node:net';
 import { resolve } from 'node:path';
 import { scrubSecrets } from '../log.js';
@@ -200,12 +200,15 @@ function checkRelations(config: Config, sourceOf: (path: string) => string): voi
 // ---------------------------------------------------------------------------
 // The file.
 
+/** A config file is a page of JSON; its inline fingerprints and CA are the largest parts. */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
 function readConfigFile(file: string, cwd: string | undefined): unknown {
   let source: string;
   try {
-    source = readFileSync(cwd === undefined ? file : resolve(cwd, file), 'utf8');
+    source = readBoundedText(cwd === undefined ? file : resolve(cwd, file), MAX_CONFIG_FILE_BYTES);
   } catch (err) {
-    throw new ConfigError(file, null, `cannot read the config file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ConfigError(file, null, `cannot read the config file (${readFailure(err)})`);
   }
   try {
     return parseJson(source);

@@ -19,9 +19,9 @@
 // list together fits, and a runaway file (a million lines once took 3.9 GB)
 // is refused with one line instead of filling the memory. The text is walked
 // line by line, without splitting it into an array first.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Target } from '../../probes/types.js';
 import { TargetsInvalidError } from '../errors.js';
+import { FileTooLargeError, readBoundedText, readFailure } from '../read-bounded.js';
 import { CITIZEN_LAB_CATEGORIES, DEFAULT_CATEGORY, isCategoryCode } from './categories.js';
 import { hostnameProblem, normaliseHost, show } from './host.js';
 import { expandNonWeb, isNonWebScheme } from './schemes.js';
@@ -127,35 +127,15 @@ export function parseTargets(text: string, file: string): ParsedTargets {
  * `shown` is how messages name it (as the user wrote it).
  */
 export function readTargetsFile(path: string, shown = path): string {
-  let fd: number;
   try {
-    fd = openSync(path, 'r');
+    return readBoundedText(path, MAX_TARGETS_FILE_BYTES);
   } catch (err) {
-    throw new TargetsError(shown, null, [], `${shown}: cannot read the targets file (${errorCode(err)})`);
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const tooLarge = () => new TargetsError(shown, null, [], `${shown}: the targets file is larger than 5 MiB (${MAX_TARGETS_FILE_BYTES} bytes), the limit of a targets list (split the list)`);
-    if (size > MAX_TARGETS_FILE_BYTES) throw tooLarge();
-    // Read one byte past the limit: a file that grew (or a pipe, whose size is 0) is caught too.
-    const buffer = Buffer.alloc(MAX_TARGETS_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-      if (length > MAX_TARGETS_FILE_BYTES) throw tooLarge();
+    if (err instanceof FileTooLargeError) {
+      throw new TargetsError(shown, null, [], `${shown}: the targets file is larger than 5 MiB (${MAX_TARGETS_FILE_BYTES} bytes), the limit of a targets list (split the list)`);
     }
-    return buffer.toString('utf8', 0, length);
-  } catch (err) {
-    if (err instanceof TargetsError) throw err;
-    throw new TargetsError(shown, null, [], `${shown}: cannot read the targets file (${errorCode(err)})`);
-  } finally {
-    closeSync(fd);
+    throw new TargetsError(shown, null, [], `${shown}: cannot read the targets file (${readFailure(err)})`);
   }
 }
-
-const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** Reads and parses a targets file; throws a TargetsError naming the first bad line (and how many others). */
 export function loadTargets(path: string): Target[] {

@@ -1,7 +1,7 @@
 // `rasad helper`: the control helper (OONI Web Connectivity test-helper
 // protocol), to run on a server outside the censored network. Runs until
 // SIGINT/SIGTERM.
-import { readFileSync } from 'node:fs';
+import { MAX_CA_FILE_BYTES, readBoundedText, readFailure } from '../../read-bounded.js';
 import { resolve } from 'node:path';
 import { DEFAULT_HELPER_LISTEN, parseListen, startHelper } from '../../control/helper.js';
 import { createLogger, layerLogger } from '../../log.js';
@@ -67,9 +67,9 @@ export async function serveHelper(argv: string[], io: CommandIo, stop: AbortSign
   if (caFile !== undefined && caFile !== '') {
     const path = resolve(io.cwd, caFile);
     try {
-      extraCaPem = readFileSync(path, 'utf8');
+      extraCaPem = readBoundedText(path, MAX_CA_FILE_BYTES);
     } catch (err) {
-      throw new UsageError(`rasad helper: --ca-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(`rasad helper: --ca-file: cannot read ${path}: ${readFailure(err)}`);
     }
     if (!extraCaPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`rasad helper: --ca-file: ${path} holds no PEM certificate`);
   }

@@ -4,11 +4,12 @@
 //                                        convert a Citizen Lab test list to targets.txt lines
 //   import-oonirun FILE.json [--out F]   convert an OONI Run v2 descriptor to targets.txt lines
 // Bad input is a UsageError naming FILE:LINE (every bad line also goes to stderr).
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../paths.js';
 import { importCitizenLab } from '../../targets/citizenlab.js';
-import { MAX_TAGS, parseTargets, readTargetsFile, type TargetLineError } from '../../targets/parse.js';
+import { MAX_TAGS, MAX_TARGETS_FILE_BYTES, parseTargets, readTargetsFile, type TargetLineError } from '../../targets/parse.js';
+import { readBoundedText, readFailure } from '../../read-bounded.js';
 import { formatSummary, summarizeTargets } from '../../targets/summary.js';
 import { TargetsInvalidError } from '../../errors.js';
 import { defineCommand, UsageError, type CommandIo } from '../command.js';
@@ -122,11 +123,14 @@ function failWith(errors: TargetLineError[], io: CommandIo, count = errors.lengt
   throw new UsageError(errors[0]!.message + (others > 0 ? ` (and ${others} more bad line${others === 1 ? '' : 's'})` : ''));
 }
 
+// An imported list becomes a targets file (5 MiB at most); its source may carry more per line (descriptions, notes).
+const MAX_IMPORT_FILE_BYTES = 4 * MAX_TARGETS_FILE_BYTES;
+
 function readInput(file: string, cwd: string, what: string): string {
   try {
-    return readFileSync(resolve(cwd, file), 'utf8');
+    return readBoundedText(resolve(cwd, file), MAX_IMPORT_FILE_BYTES);
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(`${file}: cannot read the ${what} (${readFailure(err)})`);
   }
 }
 
