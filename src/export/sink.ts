@@ -3,9 +3,9 @@
 // dominate), and a full chunk is not followed by another until the
 // destination has taken it: 'drain' for a stream, the write's completion for
 // a file. Memory stays flat whatever the size of the export.
-import { randomBytes } from 'node:crypto';
-import { open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { resolveOutput, temporaryBeside } from '../output-file.js';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -127,7 +127,7 @@ export class AtomicFileSink extends BufferedSink {
   }
 
   static async create(path: string): Promise<AtomicFileSink> {
-    const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const tempPath = temporaryBeside(path);
     const handle = await open(tempPath, 'wx');
     return new AtomicFileSink(path, tempPath, handle);
   }
@@ -203,16 +203,13 @@ export class InPlaceFileSink extends BufferedSink {
 export type FileSink = AtomicFileSink | InPlaceFileSink;
 
 /**
- * The sink for `--out PATH`: a regular file (or none yet) is written
- * atomically beside itself; through a symlink, beside the file it names, so
- * the link stays a link; a character device or a FIFO in place. The caller
- * refuses the rest (a block device, a socket) before this.
+ * The sink for `--out PATH`, as src/output-file.ts resolves it: atomic for
+ * a regular file (through a symlink, the file it names), in place for a
+ * character device or a FIFO. Throws OutputRefusedError for the rest.
  */
 export async function createFileSink(path: string): Promise<FileSink> {
-  const target = await realpath(path).catch(() => path);
-  const existing = await stat(target).catch(() => null);
-  if (existing && !existing.isFile()) return InPlaceFileSink.create(target);
-  return AtomicFileSink.create(target);
+  const output = resolveOutput(path);
+  return output.inPlace ? InPlaceFileSink.create(output.path) : AtomicFileSink.create(output.path);
 }
 
 async function writeAll(handle: FileHandle, chunk: string | Uint8Array): Promise<void> {

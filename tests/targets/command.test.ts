@@ -1,6 +1,7 @@
 // `rasad targets check` and `rasad targets import-citizenlab`, driven through
 // the Command interface with captured streams.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +58,30 @@ describe('rasad targets import-citizenlab', () => {
     expect(h.stdout()).toBe(
       'imported.txt: 6 targets, 6 inputs (https 5, http 1)\n' + 'categories: GRP 2, NEWS 2, ANON 1, MMED 1\n' + 'tags: a 6, b 6\n',
     );
+  });
+
+  it('--out on a character device or a FIFO writes it in place, and leaves no temporary file (src/output-file.ts)', async () => {
+    if (process.getuid?.() !== 0) throw new Error('mknod needs root (CI runs as root)');
+    const h = harness();
+    copyFileSync(join(fixtures, 'sample.csv'), join(h.cwd, 'ir.csv'));
+    // A null device of the test's own: the real /dev is never touched. Renaming over it made it a regular file.
+    const nul = join(h.cwd, 'null');
+    execFileSync('mknod', ['-m', '666', nul, 'c', '1', '3']);
+    expect(await targetsCommand.run(['import-citizenlab', 'ir.csv', '--out', 'null'], h.io)).toBe(0);
+    expect(lstatSync(nul).isCharacterDevice()).toBe(true);
+    const fifo = join(h.cwd, 'list.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = execFile('timeout', ['20', 'cat', fifo]);
+    let read = '';
+    reader.stdout!.on('data', (d: Buffer) => (read += d.toString()));
+    const closed = new Promise((resolve) => reader.on('close', resolve));
+    expect(await targetsCommand.run(['import-citizenlab', 'ir.csv', '--out', 'list.fifo'], h.io)).toBe(0);
+    await closed;
+    expect(read.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toHaveLength(6);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(h.cwd).sort()).toEqual(['ir.csv', 'list.fifo', 'null']);
+    execFileSync('mknod', [join(h.cwd, 'disk'), 'b', '7', '201']);
+    expect(await usageError(targetsCommand.run(['import-citizenlab', 'ir.csv', '--out', 'disk'], h.io))).toMatch(/^disk: is a block device/);
   });
 
   it('skips each bad row with a warning on stderr naming its line, and writes the good ones', async () => {

@@ -10,6 +10,7 @@ import { VERDICTS } from '../../model.js';
 import { countRows, EXPORT_FORMATS, exportIncomplete, writeExport, type ExportFormat, type ExportRequest } from '../../export/run-export.js';
 import { createFileSink, InPlaceFileSink, StreamSink, type ExportSink } from '../../export/sink.js';
 import { parseIsoInstant } from '../../export/time.js';
+import { OutputRefusedError, resolveOutput } from '../../output-file.js';
 import { Store, type MeasurementFilter } from '../../store/store.js';
 import { defineCommand, UsageError, type CommandIo } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -138,11 +139,13 @@ function checkOut(path: string, dbPath: string): string {
   const dir = dirname(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`--out ${path}: the directory ${dir} does not exist`);
   if (existsSync(path)) {
-    const kind = statSync(path);
-    if (kind.isDirectory()) fail(`--out ${path}: is a directory`);
-    // A device like /dev/null or a FIFO is written in place (sink.ts); a disk or a socket is surely a typo.
-    if (kind.isBlockDevice()) fail(`--out ${path}: is a block device (a disk); give a file, a FIFO or a character device such as /dev/null`);
-    if (kind.isSocket()) fail(`--out ${path}: is a socket; give a file, a FIFO or a character device such as /dev/null`);
+    // A device like /dev/null or a FIFO is written in place; a disk or a socket is refused (src/output-file.ts).
+    try {
+      resolveOutput(path);
+    } catch (err) {
+      if (err instanceof OutputRefusedError) fail(`--out ${path}: ${err.message}`);
+      throw err;
+    }
     if (existsSync(dbPath) && realpathSync(path) === realpathSync(dbPath)) fail(`--out ${path}: is the database itself`);
   }
   return path;

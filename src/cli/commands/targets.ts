@@ -4,7 +4,8 @@
 //                                        convert a Citizen Lab test list to targets.txt lines
 //   import-oonirun FILE.json [--out F]   convert an OONI Run v2 descriptor to targets.txt lines
 // Bad input is a UsageError naming FILE:LINE (every bad line also goes to stderr).
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { OutputRefusedError, writeOutputText } from '../../output-file.js';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../paths.js';
 import { importCitizenLab } from '../../targets/citizenlab.js';
@@ -99,18 +100,17 @@ async function importOoniRun(file: string, out: string | undefined, io: CommandI
   return 0;
 }
 
-/** The converted list on stdout, or in the file `out`, written beside it and renamed: a reader never sees half a file. */
+/** The converted list on stdout, or in the file `out`, written beside it and renamed (a reader never sees half a file), or in place on a device or FIFO (src/output-file.ts). */
 function writeTargets(text: string, count: number, from: string, out: string | undefined, io: CommandIo): void {
   if (out === undefined) {
     io.stdout.write(text);
     return;
   }
   const path = resolve(io.cwd, out);
-  const partial = `${path}.partial-${process.pid}`;
   try {
-    writeFileSync(partial, text);
-    renameSync(partial, path);
+    writeOutputText(path, text);
   } catch (err) {
+    if (err instanceof OutputRefusedError) throw new UsageError(`${out}: ${err.message}`);
     throw new UsageError(`${out}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   io.stderr.write(`rasad targets: wrote ${count} targets from ${from} to ${out}\n`);
