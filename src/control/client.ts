@@ -11,6 +11,7 @@ import { classifyError } from '../../probes/failure.js';
 import { sharedSecureContext, startPhase } from '../../probes/net.js';
 import { BROWSER_USER_AGENT } from '../config/schema.js';
 import type { ControlAnswer } from '../model.js';
+import { BodyTooLargeError, readBodyText } from '../net/read-body.js';
 
 export interface ControlRequest {
   url: string;
@@ -170,7 +171,13 @@ async function askHelper(helper: string, body: string, agent: Agent, signal: Abo
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body,
   });
-  const text = await readLimited(response.body, MAX_ANSWER_BYTES);
+  let text: string;
+  try {
+    text = await readBodyText(response.body, MAX_ANSWER_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new MalformedAnswerError(err.message);
+    throw err;
+  }
   if (response.statusCode !== 200) throw new HelperStatusError(response.statusCode);
   let parsed: unknown;
   try {
@@ -191,20 +198,6 @@ class HelperStatusError extends Error {
   constructor(readonly status: number) {
     super(`helper answered HTTP ${status}`);
   }
-}
-
-async function readLimited(body: AsyncIterable<Uint8Array> & { destroy?(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.byteLength;
-    if (total > limit) {
-      body.destroy?.();
-      throw new MalformedAnswerError(`the answer is larger than ${limit} bytes`);
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function describeFailure(err: unknown): string {

@@ -5,6 +5,10 @@
 // trying again later can help (a network error, 429, 5xx) or not (another 4xx).
 import { request } from 'undici';
 import { retryAfterMs } from '../alerts/backoff.js';
+import { BodyTooLargeError, readBodyText } from '../net/read-body.js';
+
+/** A collector answers with a report id or a measurement uid: a few hundred bytes. Past this it is not a collector. */
+export const MAX_COLLECTOR_ANSWER_BYTES = 1024 * 1024;
 
 export interface ReportMetadata {
   software_name: string;
@@ -72,7 +76,13 @@ export class CollectorClient {
     } catch (err) {
       throw new CollectorError(`collector unreachable: ${(err as Error).message ?? String(err)}`, true, null);
     }
-    const text = await res.body.text().catch(() => '');
+    let text = '';
+    try {
+      text = await readBodyText(res.body, MAX_COLLECTOR_ANSWER_BYTES);
+    } catch (err) {
+      // Too large: not a collector's answer. Cut off mid-way: as before, judged by the status alone.
+      if (err instanceof BodyTooLargeError) throw new CollectorError(`collector answered POST ${path.replace(/\/report\/[^/]+/, '/report/{id}')} with more than ${MAX_COLLECTOR_ANSWER_BYTES} bytes`, true, res.statusCode);
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
       const after = retryAfterMs(res.headers['retry-after'], Date.now());

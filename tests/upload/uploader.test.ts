@@ -2,10 +2,12 @@
 // one report per run and test, every measurement submitted once with the
 // collector's report_id, reports closed; an outage (503) holds the queue and
 // it recovers after the backoff; a run queued twice is sent once; off by default.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/schema.js';
 import { Store } from '../../src/store/store.js';
-import { CollectorClient } from '../../src/upload/collector-client.js';
+import { CollectorClient, CollectorError, MAX_COLLECTOR_ANSWER_BYTES } from '../../src/upload/collector-client.js';
 import { collectorDestination, drainUploads, enqueueRunUploads, startUploader, uploadsOfRun } from '../../src/upload/uploader.js';
 import { fixtureRuns, makeFixtureDb, type FixtureDb } from '../export/helpers.js';
 import { startCollector, type TestCollector } from './collector.js';
@@ -115,5 +117,39 @@ describe('collector upload', () => {
 
   it('refuses collector.enabled without a URL in one line', () => {
     expect(() => startUploader({ store, config: { ...config, collector: { url: '', enabled: true } }, logger: { info() {}, warn() {}, error() {} } })).toThrow(/collector\.url is empty/);
+  });
+});
+
+describe('a collector that answers with an endless body', () => {
+  it('is cut off at MAX_COLLECTOR_ANSWER_BYTES: a retryable failure, not a heap filled with its answer', async () => {
+    // A real socket: 200 OK, then JSON-looking bytes for as long as the client reads.
+    const chunk = Buffer.from(`{"report_id":"${'x'.repeat(64 * 1024)}`);
+    let sent = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const pump = () => {
+        while (!res.destroyed && sent < 64 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed && sent < 64 * 1024 * 1024) res.once('drain', pump);
+        else res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const client = new CollectorClient(`http://127.0.0.1:${port}`, 20_000);
+      const err = await client.openReport({ software_name: 'rasad', software_version: '0', probe_asn: 'AS0', probe_cc: 'ZZ', test_name: 'web_connectivity', test_version: '0.5', data_format_version: '0.2.0' }).then(
+        () => null,
+        (e: unknown) => e as CollectorError,
+      );
+      expect(err).toBeInstanceOf(CollectorError);
+      expect(err!.message).toBe(`collector answered POST /report with more than ${MAX_COLLECTOR_ANSWER_BYTES} bytes`);
+      expect(err!.retryable).toBe(true);
+      // It stopped reading near the limit: far less than the 64 MiB the server had to give.
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
