@@ -21,12 +21,19 @@ export interface SchedulerOptions {
   graceMs?: number;
 }
 
-/** The delay before a schedule's next sweep: due time (last + every, or now) plus jitter, never negative. */
+/**
+ * The delay before a schedule's next sweep: due time (last + every, or now)
+ * plus jitter, never negative, and never more than one interval plus jitter.
+ */
 export function nextDelayMs(lastStartedAt: Date | null, everyS: number, jitterS: number, now: number, random: () => number): number {
   // A fresh install sweeps at once, so the volunteer sees it work; after that, jitter keeps fleets out of lockstep.
   if (!lastStartedAt) return 0;
   const due = lastStartedAt.getTime() + everyS * 1000;
-  return Math.max(0, due - now) + Math.floor(random() * jitterS * 1000);
+  // A last start after `now` was stamped by a clock that ran ahead (a Raspberry Pi has no real-time
+  // clock: it boots with a guessed time until NTP sets it). Waiting for that due time would leave the
+  // probe silent for as long as the clock was wrong; one interval from now is the most it waits.
+  const wait = Math.min(Math.max(0, due - now), everyS * 1000);
+  return wait + Math.floor(random() * jitterS * 1000);
 }
 
 function formatDelay(ms: number): string {

@@ -20,6 +20,16 @@ describe('nextDelayMs', () => {
     }
   });
 
+  it('waits at most one interval when the last start is in the future (stamped by a clock that ran ahead, then was set back)', () => {
+    const now = Date.parse('2026-11-01T12:00:00Z');
+    // A Pi booted with its clock ten days ahead, swept, and NTP then set the clock right.
+    const stampedAhead = new Date(now + 10 * 24 * 3600_000);
+    expect(nextDelayMs(stampedAhead, 3600, 0, now, Math.random)).toBe(3_600_000);
+    expect(nextDelayMs(stampedAhead, 3600, 300, now, () => 0.5)).toBe(3_750_000);
+    // A year ahead: still one interval (and never a delay past setTimeout's 2^31-1 ms).
+    expect(nextDelayMs(new Date(now + 365 * 24 * 3600_000), 6 * 3600, 600, now, () => 0.999999)).toBeLessThan(6 * 3600_000 + 600_000);
+  });
+
   it('resumes after a long outage with one sweep due now, not a burst of catch-ups', () => {
     const now = Date.parse('2026-11-01T12:00:00Z');
     const lastWeek = new Date(now - 7 * 24 * 3600_000);
