@@ -30,6 +30,7 @@ import type {
 
 export { STORE_ERROR_CODES, StoreOpenError, StoreWriteError, type StoreErrorCode } from './errors.js';
 export { lockPathFor } from './lock.js';
+export { retentionCutoff } from './compaction.js';
 export type { ReadOptions } from './measurements.js';
 export { runStatusFor, type RunSettlement, type SettledRun } from './runs.js';
 export type * from './types.js';
@@ -119,6 +120,11 @@ export class Store {
   /** The final verdicts of a sweep that kept only them (see measurements.ts). */
   applyVerdicts(updates: readonly VerdictUpdate[]): void {
     this.measurementWriter.applyVerdicts(updates);
+  }
+
+  /** The start of the newest stored measurement (ISO-8601), or null for an empty store. */
+  newestMeasurementStart(): string | null {
+    return (this.db.prepare(`SELECT max(started_at) FROM measurements`).pluck().get() as string | null) ?? null;
   }
 
   compactOlderThan(cutoffIso: string, batchSize = 1000): number {

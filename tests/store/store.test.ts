@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from '../../src/store/migrations.js';
-import { Store, StoreOpenError } from '../../src/store/store.js';
+import { retentionCutoff, Store, StoreOpenError } from '../../src/store/store.js';
 import { fakeMeasurement } from '../helpers/measurements.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rasad-store-'));
@@ -137,6 +137,27 @@ describe('Store', () => {
 });
 
 describe('retention', () => {
+  it('measures the cutoff from the newest stored measurement when the clock runs ahead of it: a wrong clock compacts nothing recent', () => {
+    const store = Store.open(join(tmp(), 'clock.db'));
+    store.beginRun({ run_id: 'run-1', started_at: '2026-01-01T00:00:00Z', probes: ['http'], inputs_total: 2 });
+    const old = fakeMeasurement({ started_at: '2026-07-01T00:00:00.000Z' });
+    const recent = fakeMeasurement({ started_at: '2026-11-01T00:00:00.000Z' });
+    store.insertMeasurements([old, recent]);
+    expect(store.newestMeasurementStart()).toBe('2026-11-01T00:00:00.000Z');
+    // The clock says 2036: from it, 90 days back would compact both rows for good.
+    const clockAhead = Date.parse('2036-11-01T00:00:00Z');
+    const cutoff = retentionCutoff(clockAhead, store.newestMeasurementStart(), 90);
+    expect(cutoff).toBe('2026-08-03T00:00:00.000Z');
+    expect(store.compactOlderThan(cutoff)).toBe(1);
+    const [a, b] = [...store.iterateMeasurements()];
+    expect(a!.details).toEqual({ compacted: true });
+    expect(b).toEqual(recent);
+    // A clock behind the newest row, or an empty store, counts from the clock.
+    expect(retentionCutoff(Date.parse('2026-10-01T00:00:00Z'), '2026-11-01T00:00:00.000Z', 1)).toBe('2026-09-30T00:00:00.000Z');
+    expect(retentionCutoff(Date.parse('2026-10-01T00:00:00Z'), null, 1)).toBe('2026-09-30T00:00:00.000Z');
+    store.close();
+  });
+
   it('compacts old raw records and keeps verdicts, evidence and events', () => {
     const store = Store.open(join(tmp(), 'r.db'));
     store.beginRun({ run_id: 'run-1', started_at: '2026-01-01T00:00:00Z', probes: ['http'], inputs_total: 2 });

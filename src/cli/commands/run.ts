@@ -4,6 +4,7 @@ import { createRuntime, resolveConfig } from '../../runtime.js';
 import { Scheduler, type Schedule } from '../../scheduler.js';
 import { startHttpServer } from '../../http/server.js';
 import { PortInUseError } from '../../errors.js';
+import { retentionCutoff } from '../../store/store.js';
 import { defineCommand } from '../command.js';
 import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 
@@ -56,8 +57,8 @@ aborted after a grace period, the database is closed, exit code 0.`,
     });
     // Retention: compact raw records past their age at start and then daily.
     const compact = () => {
-      const cutoff = new Date(Date.now() - config.retentionDays * 86_400_000).toISOString();
       try {
+        const cutoff = retentionCutoff(Date.now(), runtime.store.newestMeasurementStart(), config.retentionDays);
         const n = runtime.store.compactOlderThan(cutoff);
         if (n > 0) log.info({ compacted: n, older_than: cutoff }, 'old raw records compacted; verdicts and events kept');
       } catch (err) {
