@@ -46,6 +46,8 @@ export interface ChangePipelineDeps {
 export const DEFAULT_MAX_PER_MINUTE = 20;
 /** Delivered alerts are kept this long in the outbox, for the record. */
 const OUTBOX_KEEP_MS = 30 * 86400_000;
+/** Margin on top of the longest retry delay before a row's next attempt is taken for one a clock set back left behind. */
+const CLOCK_SLACK_MS = 60_000;
 
 interface Destination {
   index: number;
@@ -237,7 +239,8 @@ class Pipeline implements ChangePipeline {
     try {
       const nowMs = this.now().getTime();
       const nowIso = new Date(nowMs).toISOString();
-      const due = this.outbox.due(d.key, nowIso);
+      // No retry is set further ahead than the cap: a row past it was set by a clock since set back.
+      const due = this.outbox.due(d.key, nowIso, undefined, new Date(nowMs + DEFAULT_BACKOFF.capMs + CLOCK_SLACK_MS).toISOString());
       const toSend: OutboxRow[] = [];
       for (const row of due.filter((r) => r.kind === 'summary')) {
         if (!d.bucket.take(nowMs)) break;

@@ -46,11 +46,19 @@ export class Outbox {
     return added;
   }
 
-  /** Pending alerts of one destination whose next attempt is due, oldest first. */
-  due(destination: string, nowIso: string, limit = 1000): OutboxRow[] {
+  /**
+   * Pending alerts of one destination whose next attempt is due, oldest
+   * first. With `latestIso` (now plus the longest delay a retry is given),
+   * an attempt set later than that is due too: it was set by a clock that
+   * has since gone back (NTP correcting a Pi that booted ahead), and would
+   * otherwise wait as long as the clock was wrong.
+   */
+  due(destination: string, nowIso: string, limit = 1000, latestIso?: string): OutboxRow[] {
     return this.db
-      .prepare(`SELECT * FROM alert_outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`)
-      .all(destination, nowIso, limit) as OutboxRow[];
+      .prepare(
+        `SELECT * FROM alert_outbox WHERE destination = @destination AND status = 'pending' AND (next_attempt_at <= @now OR next_attempt_at > @latest) ORDER BY id LIMIT @limit`,
+      )
+      .all({ destination, now: nowIso, latest: latestIso ?? '\uffff', limit }) as OutboxRow[];
   }
 
   markDelivered(id: number, attempts: number, nowIso: string): void {

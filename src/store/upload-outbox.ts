@@ -60,11 +60,13 @@ export class UploadOutbox {
     return added;
   }
 
-  /** Pending uploads whose next attempt is due, oldest first. */
-  due(nowIso: string, limit = 500): UploadRow[] {
+  /** Pending uploads whose next attempt is due, oldest first; with `latestIso`, also those set past it by a clock since set back (outbox.ts). */
+  due(nowIso: string, limit = 500, latestIso?: string): UploadRow[] {
     return this.db
-      .prepare(`SELECT * FROM upload_outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`)
-      .all(this.destination, nowIso, limit) as UploadRow[];
+      .prepare(
+        `SELECT * FROM upload_outbox WHERE destination = @destination AND status = 'pending' AND (next_attempt_at <= @now OR next_attempt_at > @latest) ORDER BY id LIMIT @limit`,
+      )
+      .all({ destination: this.destination, now: nowIso, latest: latestIso ?? '\uffff', limit }) as UploadRow[];
   }
 
   markDelivered(id: number, attempts: number, nowIso: string): void {

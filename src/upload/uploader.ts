@@ -15,6 +15,9 @@ import type { Store } from '../store/store.js';
 import type { NewUpload, UploadOutbox, UploadRow } from '../store/upload-outbox.js';
 import { CollectorClient, CollectorError } from './collector-client.js';
 
+/** The longest Retry-After a collector is obeyed for: a maintenance window, not a year. */
+export const MAX_RETRY_AFTER_MS = 6 * 3600_000;
+
 export interface UploadOptions {
   backoff?: BackoffPolicy;
   /** Per-call timeout to the collector. */
@@ -80,7 +83,9 @@ export async function drainUploads(
   const now = options.now ?? Date.now;
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   const result: DrainResult = { delivered: 0, rejected: 0, retried: 0, reportsClosed: 0, pending: 0 };
-  const due = outbox.due(new Date(now()).toISOString());
+  const nowMs = now();
+  // No retry is set further ahead than the longest delay: a row past it was set by a clock since set back.
+  const due = outbox.due(new Date(nowMs).toISOString(), undefined, new Date(nowMs + Math.max(policy.capMs, MAX_RETRY_AFTER_MS) + 60_000).toISOString());
   let held: CollectorError | null = null;
   for (let i = 0; i < due.length; i++) {
     const row = due[i]!;
@@ -100,7 +105,8 @@ export async function drainUploads(
         result.rejected++;
         continue;
       }
-      const delay = Math.max(retryDelayMs(row.attempts + 1, options.random, policy), e.retryAfterMs ?? 0);
+      // A collector's Retry-After is honoured up to MAX_RETRY_AFTER_MS: a year-long one would stall the queue.
+      const delay = Math.max(retryDelayMs(row.attempts + 1, options.random, policy), Math.min(e.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
       const next = new Date(now() + delay).toISOString();
       outbox.markRetry(row.id, row.attempts + 1, next, e.message);
       result.retried++;

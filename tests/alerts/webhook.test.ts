@@ -99,6 +99,24 @@ describe('webhook alerts', () => {
     store.close();
   });
 
+  it('delivers at once a retry that a clock since set back had scheduled days ahead', async () => {
+    const r = await receiver((n) => (n === 1 ? 500 : 200));
+    const { store, pipeline, clock } = setup([{ url: r.url }]);
+    // The clock ran ten days ahead when the first attempt failed.
+    const right = clock.now;
+    clock.now = right + 10 * 86400_000;
+    await pipeline.onSweep(storeSweep(store, 'r1', at(1), blockedUnits(1)));
+    await pipeline.flush();
+    expect(outboxRows(store)[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    // NTP sets it right: the retry, "due in ten days", goes now.
+    clock.now = right;
+    await pipeline.flush();
+    expect(r.requests).toHaveLength(2);
+    expect(outboxRows(store)[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+    await pipeline.stop();
+    store.close();
+  });
+
   it('retries after a 500 with backoff, then delivers the same body once on a 200', async () => {
     const r = await receiver((n) => (n === 1 ? 500 : 200));
     const { store, metrics, pipeline, clock } = setup([{ url: r.url, secret: 's' }]);

@@ -21,8 +21,8 @@ export interface TestCollector {
   submissions: Record<string, unknown>[];
   /** The distinct measurements accepted, by their first measurement id. */
   unique(): Map<string, Record<string, unknown>>;
-  /** Answer this status to the next `count` requests (e.g. 503 for an outage). */
-  failNext(count: number, status: number): void;
+  /** Answer this status to the next `count` requests (e.g. 503 for an outage), with a Retry-After header if given. */
+  failNext(count: number, status: number, retryAfter?: string): void;
   /** Delay every submission's answer (to have one in flight when the client dies). */
   delayMs: number;
   close(): Promise<void>;
@@ -30,8 +30,8 @@ export interface TestCollector {
 
 const REPORT_FIELDS = ['software_name', 'software_version', 'probe_asn', 'probe_cc', 'test_name', 'test_version', 'data_format_version', 'format'];
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
@@ -49,14 +49,14 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
 export async function startCollector(): Promise<TestCollector> {
   const reports = new Map<string, CollectedReport>();
   const submissions: Record<string, unknown>[] = [];
-  let failures: { count: number; status: number } = { count: 0, status: 503 };
+  let failures: { count: number; status: number; retryAfter?: string } = { count: 0, status: 503 };
   const collector = { delayMs: 0 } as TestCollector;
 
   const server = createServer(async (req, res) => {
     const body = await readJson(req);
     if (failures.count > 0) {
       failures.count--;
-      return json(res, failures.status, { error: 'unavailable' });
+      return json(res, failures.status, { error: 'unavailable' }, failures.retryAfter ? { 'retry-after': failures.retryAfter } : {});
     }
     if (req.method !== 'POST' || !body) return json(res, 400, { error: 'a POST with a JSON object is expected' });
     const path = (req.url ?? '').split('?')[0]!;
@@ -100,8 +100,8 @@ export async function startCollector(): Promise<TestCollector> {
       for (const s of submissions) out.set(String(((s.test_keys as Record<string, unknown>).x_rasad_measurement_ids as string[])[0]), s);
       return out;
     },
-    failNext(count: number, status: number) {
-      failures = { count, status };
+    failNext(count: number, status: number, retryAfter?: string) {
+      failures = { count, status, retryAfter };
     },
     close: () =>
       new Promise<void>((resolve) => {

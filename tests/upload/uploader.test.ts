@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/schema.js';
 import { Store } from '../../src/store/store.js';
 import { CollectorClient, CollectorError, MAX_COLLECTOR_ANSWER_BYTES } from '../../src/upload/collector-client.js';
-import { collectorDestination, drainUploads, enqueueRunUploads, startUploader, uploadsOfRun } from '../../src/upload/uploader.js';
+import { collectorDestination, drainUploads, enqueueRunUploads, MAX_RETRY_AFTER_MS, startUploader, uploadsOfRun } from '../../src/upload/uploader.js';
 import { fixtureRuns, makeFixtureDb, type FixtureDb } from '../export/helpers.js';
 import { startCollector, type TestCollector } from './collector.js';
 
@@ -74,6 +74,35 @@ describe('collector upload', () => {
     expect(first.delivered + second.delivered + third.delivered).toBe(6);
     expect(collector.submissions.length).toBe(6);
     expect(new Set(collector.unique().keys())).toEqual(expectedKeys());
+  });
+
+  it('sends at once what a retry left scheduled by a clock that has since been set back', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    for (const id of runIds()) enqueueRunUploads(store, config, outbox, id);
+    const right = Date.now() + 1000;
+    // The Pi booted ten days ahead; the collector was down at its first try.
+    let now = right + 10 * 86400_000;
+    const options = { now: () => now, random: () => 1 };
+    const client = new CollectorClient(collector.url);
+    collector.failNext(1, 503);
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 0, retried: 1, pending: 6 });
+    // NTP sets the clock right: the retries, due "in ten days", are due now.
+    now = right;
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 6, pending: 0 });
+  });
+
+  it('obeys a Retry-After up to MAX_RETRY_AFTER_MS, not a year', async () => {
+    const outbox = store.uploadOutbox(collectorDestination(collector.url));
+    for (const id of runIds()) enqueueRunUploads(store, config, outbox, id);
+    let now = Date.now() + 1000;
+    const options = { now: () => now, random: () => 1 };
+    const client = new CollectorClient(collector.url);
+    collector.failNext(1, 503, String(365 * 86400));
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 0, retried: 1 });
+    now += MAX_RETRY_AFTER_MS - 60_000;
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 0, retried: 0, pending: 6 });
+    now += 60_000;
+    expect(await drainUploads(outbox, client, config, options)).toMatchObject({ delivered: 6, pending: 0 });
   });
 
   it('rejects what the collector refuses for good, and keeps going', async () => {
