@@ -19,6 +19,21 @@ export interface SchedulerOptions {
   random?: () => number;
   /** After stop(), how long in-flight sweeps may run before they are aborted. */
   graceMs?: number;
+  /** While the clock is implausible, how often it is looked at again (default 60 s). */
+  clockRecheckMs?: number;
+}
+
+/**
+ * Before this the system clock is surely wrong: a Raspberry Pi has no
+ * real-time clock and boots in 1970 (or at the time it last saved) until
+ * NTP answers. A measurement stamped then carries a time no researcher can
+ * use, and retention would soon compact it as ancient.
+ */
+export const EARLIEST_PLAUSIBLE_TIME_MS = Date.parse('2025-01-01T00:00:00Z');
+
+/** Is `ms` a time this build could be running at? */
+export function plausibleClock(ms: number): boolean {
+  return ms >= EARLIEST_PLAUSIBLE_TIME_MS;
 }
 
 /**
@@ -48,6 +63,7 @@ export class Scheduler {
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly abort = new AbortController();
   private stopped = false;
+  private clockWarned = false;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -78,6 +94,21 @@ export class Scheduler {
   private fire(schedule: Schedule): void {
     this.timers.delete(schedule.name);
     if (this.stopped) return;
+    if (!plausibleClock(this.now())) {
+      if (!this.clockWarned) {
+        this.clockWarned = true;
+        this.options.logger.warn(
+          { clock: new Date(this.now()).toISOString() },
+          'the system clock is before 2025: sweeps wait until it is set (NTP), so that no measurement is stamped with a wrong time',
+        );
+      }
+      this.timers.set(schedule.name, setTimeout(() => this.fire(schedule), this.options.clockRecheckMs ?? 60_000));
+      return;
+    }
+    if (this.clockWarned) {
+      this.clockWarned = false;
+      this.options.logger.info({ clock: new Date(this.now()).toISOString() }, 'the system clock is set: sweeps resume');
+    }
     const startedAt = new Date(this.now());
     const run = schedule
       .sweep(this.abort.signal)

@@ -67,6 +67,24 @@ describe('Scheduler', () => {
     expect(log.length).toBeLessThanOrEqual(7);
   });
 
+  it('holds sweeps while the clock is before 2025 (a Pi before NTP), says so once, and sweeps once the clock is set', async () => {
+    const log: { start: number; end: number }[] = [];
+    const clock = { now: Date.parse('1970-01-01T00:00:05Z') };
+    const lines: { level: number; msg: string }[] = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const scheduler = new Scheduler([countingSchedule('web', 3600, 5, log), countingSchedule('long', 3600, 5, log)], { logger: capture, now: () => clock.now, clockRecheckMs: 20 });
+    scheduler.start();
+    await sleep(150);
+    expect(log).toHaveLength(0);
+    expect(lines.filter((l) => /system clock is before 2025/.test(l.msg))).toHaveLength(1);
+    clock.now = Date.parse('2026-11-01T12:00:00Z');
+    await sleep(150);
+    await scheduler.stop();
+    // Both schedules swept once the clock was right, and not more: their next is an hour away.
+    expect(log).toHaveLength(2);
+    expect(lines.filter((l) => /clock is set: sweeps resume/.test(l.msg))).toHaveLength(1);
+  });
+
   it('never overlaps a sweep with the next one of the same schedule', async () => {
     const log: { start: number; end: number }[] = [];
     // A sweep (120 ms) longer than the interval (50 ms).

@@ -3,7 +3,8 @@
 import { EXIT } from '../../errors.js';
 import { PROBE_KINDS } from '../../experiments/registry.js';
 import { createRuntime, parseProbeList, resolveConfig } from '../../runtime.js';
-import { defineCommand } from '../command.js';
+import { plausibleClock } from '../../scheduler.js';
+import { defineCommand, UsageError } from '../command.js';
 import { CONFIG_FLAG, DB_FLAG, NO_CONTROL_FLAG, TARGETS_FLAG } from '../common-flags.js';
 import { createProgress } from '../progress.js';
 
@@ -30,6 +31,10 @@ lost), or 130 when SIGINT or SIGTERM stopped it.`,
     },
   },
   async ({ flags: values }, io) => {
+    // The daemon waits for a clock that is set (src/scheduler.ts); one sweep on request says so instead.
+    if (!plausibleClock(Date.now())) {
+      throw new UsageError(`rasad once: the system clock says ${new Date().toISOString()}, before 2025: set the time (NTP) and run again, so that no measurement is stamped with a wrong time`);
+    }
     const config = resolveConfig(values, io.env);
     // Without --probes, the probes the daemon's web sweep would run (schedules.web.probes).
     const probes = parseProbeList(values.probes, config.schedules.web.probes);
