@@ -29,7 +29,7 @@ import {
 } from './addresses.js';
 import { applyCensorPlan, clearCensorState, installCensorBase } from './censor-apply.js';
 import { appsServiceConfig, labAppEndpoints, SIGNAL_HOSTS } from './apps.js';
-import { circumventionConfig, OPENVPN_HOST_IP, OPENVPN_PORT } from './circumvention.js';
+import { circumventionConfig } from './circumvention.js';
 import { planCensor, type CensorSpec, type WorldSpec } from './censor.js';
 import { hasCommand, requireRoot, TOOL_PACKAGES } from './exec.js';
 import { makeLabPki, makeSignalPki, type LabPki, type SignalPki } from './pki.js';
@@ -333,22 +333,6 @@ let runCounter = 0;
  * one. Prints the table `target | probe | expected | got` (unless quiet) and
  * returns the mismatches. The censor is cleared afterwards.
  */
-// The lab's OpenVPN TCP server takes one client at a time, and a handshake a
-// censor cut holds it until its hand window (3 s, lab/services/circumvention.ts)
-// runs out and it restarts. A scenario that follows another OpenVPN scenario
-// waits that long, so it meets a listening server, not one still restarting.
-const OPENVPN_SETTLE_MS = 5_000;
-let lastOpenvpnScenarioEnded = 0;
-
-async function openvpnServerSettled(): Promise<boolean> {
-  const wait = lastOpenvpnScenarioEnded + OPENVPN_SETTLE_MS - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  // While it serves a client it does not listen at all, and on a loaded
-  // machine its restart can outlast the settle (a full test run once met it
-  // not yet back): wait until it listens.
-  return waitListening('world', OPENVPN_HOST_IP, OPENVPN_PORT, 30_000, () => true);
-}
-
 export async function runScenario(fileOrScenario: string | Scenario, opts: { quiet?: boolean } = {}): Promise<ScenarioReport> {
   const scenario = typeof fileOrScenario === 'string' ? loadScenario(fileOrScenario) : fileOrScenario;
   const lab = labInfo();
@@ -363,12 +347,8 @@ export async function runScenario(fileOrScenario: string | Scenario, opts: { qui
     writeRasadConfig(config, scenario.config);
     try {
       await applyScenario(scenario);
-      if (scenario.probes.includes('openvpn') && !(await openvpnServerSettled())) {
-        return labProblem(scenario, `the lab's OpenVPN TCP server is not listening on ${OPENVPN_HOST_IP}:${OPENVPN_PORT} after 30 s`, runDir);
-      }
       const code = await rasadInClient(onceArgs({ targets, db, config, probes: scenario.probes, resolver: scenario.resolver }),
         join(runDir, 'once.out'), join(runDir, 'once.err'));
-      if (scenario.probes.includes('openvpn')) lastOpenvpnScenarioEnded = Date.now();
       if (code !== 0) return labProblem(scenario, `rasad once exited ${code}: ${lastLines(join(runDir, 'once.err'))}`, runDir);
       const exportOut = join(runDir, 'export.jsonl');
       const exportCode = await rasadInClient(['export', '--db', db, '--format', 'jsonl'], exportOut, join(runDir, 'export.err'), 60_000);

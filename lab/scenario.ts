@@ -203,6 +203,14 @@ export interface ComparisonRow {
   expected: string;
   got: string;
   ok: boolean;
+  /** For a mismatch: what the measurement itself said (its failure and verdict reason), so a CI log shows why. */
+  said?: string;
+}
+
+/** The failure and the verdict reason of an exported row, shortened: the first thing to read about a mismatch. */
+function whatItSaid(row: ExportedRow): string {
+  const reason = String(row.verdict_reason ?? '');
+  return `failure ${String(row.failure ?? 'null')}; reason "${reason.length > 160 ? `${reason.slice(0, 157)}...` : reason}"`;
 }
 
 export function normalizeUrl(url: string): string {
@@ -308,14 +316,15 @@ export function compareRows(scenario: Scenario, rows: ExportedRow[]): Comparison
       if (scenario.others !== undefined) {
         const got = String(row.verdict ?? 'missing');
         const allowed: string[] = typeof scenario.others === 'string' ? [scenario.others] : scenario.others.anyOf;
-        out.push({ target: url, probe, expected: `${allowed.join('|')} (others)`, got, ok: allowed.includes(got) });
+        const ok = allowed.includes(got);
+        out.push({ target: url, probe, expected: `${allowed.join('|')} (others)`, got, ok, ...(ok ? {} : { said: whatItSaid(row) }) });
       } else {
         out.push({ target: url, probe, expected: '(not checked)', got: String(row.verdict ?? 'missing'), ok: true });
       }
       continue;
     }
     const m = matches(e, row);
-    out.push({ target: url, probe, expected: describe(e), got: m.got, ok: m.ok });
+    out.push({ target: url, probe, expected: describe(e), got: m.got, ok: m.ok, ...(m.ok ? {} : { said: whatItSaid(row) }) });
   }
   for (const [url, e] of Object.entries(scenario.expect)) {
     const explicit = typeof e === 'object' && e !== null && !isExpectationObject(e);
@@ -348,5 +357,5 @@ export function formatTable(rows: ComparisonRow[]): string {
   const w = (k: keyof typeof header) => Math.max(...all.map((r) => r[k].length));
   const line = (r: typeof header, mark: string) =>
     `${r.target.padEnd(w('target'))} | ${r.probe.padEnd(w('probe'))} | ${r.expected.padEnd(w('expected'))} | ${r.got}${mark}`;
-  return [line(header, ''), ...rows.map((r) => line(r, r.ok ? '' : '   <-- MISMATCH'))].join('\n');
+  return [line(header, ''), ...rows.map((r) => line(r, r.ok ? '' : `   <-- MISMATCH${r.said ? ` (${r.said})` : ''}`))].join('\n');
 }

@@ -4,8 +4,11 @@
 //     authority on 127.0.0.1, nothing published): OR port and directory port;
 //   - tor as a bridge with obfs4proxy (its obfs4 keys written beforehand, so
 //     the bridge line's cert= is known to the scenario files);
-//   - openvpn in point-to-point TLS server mode with `--dev null` (no TUN
-//     needed; it answers the hard reset like a full server), UDP and TCP;
+//   - openvpn as a multi-client server (`--server`, a TUN device each) on UDP
+//     and TCP, as a real VPN provider runs it. Point-to-point mode (`--dev
+//     null`) served one TCP client at a time and stopped listening while it
+//     did: a probe that arrived as it restarted met silence after its
+//     connect, and the lab's "reachable" scenario read protocol.blocked;
 //   - wireguard-go on a TUN device in world, knowing one peer.
 // Prints "circumvention: ready" once every server is listening.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -96,17 +99,20 @@ async function start(config: CircumventionConfig): Promise<Running> {
     mkdirSync(join(bridgeDir, 'data', 'pt_state'), { recursive: true, mode: 0o700 });
     writeFileSync(join(bridgeDir, 'data', 'pt_state', 'obfs4_state.json'), JSON.stringify(tor.obfs4State));
     const pki = openvpnPki(join(config.dir, 'openvpn'));
-    const common = ['--tls-server', '--dev', 'null', '--local', openvpn.ip, '--lport', String(openvpn.port), '--ca', pki.ca, '--cert', pki.cert, '--key', pki.key, '--dh', 'none', '--verb', '3',
-      // A handshake the censor cut leaves the one-client TCP server waiting for it: give up after 3 s, not 60,
-      // so that the next scenario finds it listening again.
+    const common = ['--local', openvpn.ip, '--lport', String(openvpn.port), '--ca', pki.ca, '--cert', pki.cert, '--key', pki.key, '--dh', 'none', '--verb', '3',
+      '--topology', 'subnet', '--dev-type', 'tun',
+      // The probe never completes a handshake: drop each such client after 3 s, not 60.
       '--hand-window', '3'];
+    // Each server its own TUN device and client pool (world's only other 10.x network is WireGuard's 10.213.0.0/24).
+    const udpServer = ['--server', '10.214.1.0', '255.255.255.0', '--dev', 'ovpn-udp', '--proto', 'udp4'];
+    const tcpServer = ['--server', '10.214.2.0', '255.255.255.0', '--dev', 'ovpn-tcp', '--proto', 'tcp4-server'];
     const keyFile = join(config.dir, 'wireguard.key');
     writeFileSync(keyFile, `${wireguard.privateKey}\n`, { mode: 0o600 });
     const started = await Promise.all([
       startProgram('tor-relay', ['tor', '-f', relayRc], /Bootstrapped 0%/),
       startProgram('tor-bridge', ['tor', '-f', bridgeRc], /Registered server transport 'obfs4'/),
-      startProgram('openvpn-udp', ['openvpn', ...common, '--proto', 'udp4'], /UDPv4 link local \(bound\)/),
-      startProgram('openvpn-tcp', ['openvpn', ...common, '--proto', 'tcp4-server'], /Listening for incoming TCP connection/),
+      startProgram('openvpn-udp', ['openvpn', ...common, ...udpServer], /Initialization Sequence Completed/),
+      startProgram('openvpn-tcp', ['openvpn', ...common, ...tcpServer], /Initialization Sequence Completed/),
       startProgram('wireguard-go', ['wireguard-go', '-f', wireguard.device], /UAPI listener started/, { ...process.env, LOG_LEVEL: 'verbose' }),
     ].map((p) => p.then(keep)));
     // wireguard-go listens on every address of world; the probe is pointed at wireguard.ip.

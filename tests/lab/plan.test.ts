@@ -98,6 +98,9 @@ describe('scenario comparison', () => {
     const wrong = compareRows(scenario, [{ url: 'https://chat.world.test', probe: 'tls_duration', verdict: 'ok' }]);
     expect(wrong.filter((r) => !r.ok).map((r) => r.got)).toEqual(['ok cut_after_s=none']);
     expect(formatTable(wrong)).toContain('MISMATCH');
+    // A mismatch also shows what the measurement said, for a CI log to be read without the run files.
+    const said = compareRows(scenario, [{ url: 'https://chat.world.test/', probe: 'tls_duration', verdict: 'inconclusive', failure: 'generic_timeout_error', verdict_reason: 'No answer.' }]);
+    expect(formatTable(said)).toContain('<-- MISMATCH (failure generic_timeout_error; reason "No answer.")');
   });
 
   it('checks the failure string a probe recorded, where the scenario names one', () => {
