@@ -103,9 +103,10 @@ async function start(config: CircumventionConfig): Promise<Running> {
       '--topology', 'subnet', '--dev-type', 'tun',
       // The probe never completes a handshake: drop each such client after 3 s, not 60.
       '--hand-window', '3'];
-    // Each server its own TUN device and client pool (world's only other 10.x network is WireGuard's 10.213.0.0/24).
-    const udpServer = ['--server', '10.214.1.0', '255.255.255.0', '--dev', 'ovpn-udp', '--proto', 'udp4'];
-    const tcpServer = ['--server', '10.214.2.0', '255.255.255.0', '--dev', 'ovpn-tcp', '--proto', 'tcp4-server'];
+    // Each server its own TUN device and client pool, inside the lab's link range (10.77.0.0/16): every route
+    // a namespace has must point into the lab's own ranges (tests/lab/censor.test.ts).
+    const udpServer = ['--server', '10.77.201.0', '255.255.255.0', '--dev', 'ovpn-udp', '--proto', 'udp4'];
+    const tcpServer = ['--server', '10.77.202.0', '255.255.255.0', '--dev', 'ovpn-tcp', '--proto', 'tcp4-server'];
     const keyFile = join(config.dir, 'wireguard.key');
     writeFileSync(keyFile, `${wireguard.privateKey}\n`, { mode: 0o600 });
     const started = await Promise.all([
