@@ -17,6 +17,16 @@ export function retryDelayMs(attempts: number, random: () => number = Math.rando
   return Math.round(ceiling / 2 + (r * ceiling) / 2);
 }
 
+/**
+ * The latest next-attempt time a retry can honestly carry: now plus the
+ * longest delay it is ever given, plus a minute. An outbox row set later
+ * than that was set by a clock that has since gone back (a Pi that booted
+ * ahead, then NTP), and is due now (src/store/outbox.ts due()).
+ */
+export function latestHonestRetryIso(nowMs: number, longestDelayMs: number): string {
+  return new Date(nowMs + longestDelayMs + 60_000).toISOString();
+}
+
 /** A Retry-After header (seconds or an HTTP date) in milliseconds from now; null when absent or unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, nowMs: number): number | null {
   const value = Array.isArray(header) ? header[0] : header;

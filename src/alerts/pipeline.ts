@@ -11,7 +11,7 @@ import { shownState } from '../http/input-state.js';
 import type { Metrics } from '../http/metrics.js';
 import type { StoredEvent } from '../model.js';
 import type { Store } from '../store/store.js';
-import { DEFAULT_BACKOFF, retryDelayMs } from './backoff.js';
+import { DEFAULT_BACKOFF, latestHonestRetryIso, retryDelayMs } from './backoff.js';
 import { loadDetectorState, missedObservations, rebuildDetectorState, saveDetectorState } from './detector-store.js';
 import { Outbox, type OutboxRow } from './outbox.js';
 import { TokenBucket } from './rate-limit.js';
@@ -46,8 +46,6 @@ export interface ChangePipelineDeps {
 export const DEFAULT_MAX_PER_MINUTE = 20;
 /** Delivered alerts are kept this long in the outbox, for the record. */
 const OUTBOX_KEEP_MS = 30 * 86400_000;
-/** Margin on top of the longest retry delay before a row's next attempt is taken for one a clock set back left behind. */
-const CLOCK_SLACK_MS = 60_000;
 
 interface Destination {
   index: number;
@@ -239,8 +237,7 @@ class Pipeline implements ChangePipeline {
     try {
       const nowMs = this.now().getTime();
       const nowIso = new Date(nowMs).toISOString();
-      // No retry is set further ahead than the cap: a row past it was set by a clock since set back.
-      const due = this.outbox.due(d.key, nowIso, undefined, new Date(nowMs + DEFAULT_BACKOFF.capMs + CLOCK_SLACK_MS).toISOString());
+      const due = this.outbox.due(d.key, nowIso, undefined, latestHonestRetryIso(nowMs, DEFAULT_BACKOFF.capMs));
       const toSend: OutboxRow[] = [];
       for (const row of due.filter((r) => r.kind === 'summary')) {
         if (!d.bucket.take(nowMs)) break;

@@ -7,7 +7,7 @@
 // a collector that is down holds the whole queue back, not just one row.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../alerts/backoff.js';
+import { DEFAULT_BACKOFF, latestHonestRetryIso, retryDelayMs, type BackoffPolicy } from '../alerts/backoff.js';
 import type { Config } from '../config/schema.js';
 import { ooniMeasurements, type OoniStats } from '../export/ooni/measurements.js';
 import { parseStoredTime } from '../export/time.js';
@@ -84,8 +84,7 @@ export async function drainUploads(
   const policy = options.backoff ?? DEFAULT_BACKOFF;
   const result: DrainResult = { delivered: 0, rejected: 0, retried: 0, reportsClosed: 0, pending: 0 };
   const nowMs = now();
-  // No retry is set further ahead than the longest delay: a row past it was set by a clock since set back.
-  const due = outbox.due(new Date(nowMs).toISOString(), undefined, new Date(nowMs + Math.max(policy.capMs, MAX_RETRY_AFTER_MS) + 60_000).toISOString());
+  const due = outbox.due(new Date(nowMs).toISOString(), undefined, latestHonestRetryIso(nowMs, Math.max(policy.capMs, MAX_RETRY_AFTER_MS)));
   let held: CollectorError | null = null;
   for (let i = 0; i < due.length; i++) {
     const row = due[i]!;
