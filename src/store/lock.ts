@@ -2,7 +2,7 @@
 // O_EXCL and holding the owner's pid. A lock whose pid is no longer running
 // (a daemon killed with -9, a power cut) is stale and taken over. The lock is
 // released on close, and on process exit for a store never closed.
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { STORE_ERROR_CODES, StoreOpenError } from './errors.js';
 
@@ -72,15 +72,36 @@ export function acquireLock(file: string, dbPath: string): InstanceLock {
   throw new StoreOpenError(file, `could not take the lock file ${path}: other processes keep replacing it`, STORE_ERROR_CODES.locked);
 }
 
+/** A pid and its newline fit in 24 bytes; a lock file holding more is not one rasad wrote. */
+const MAX_LOCK_BYTES = 24;
+
+/**
+ * The pid a lock file holds, or null. The lock sits beside a database a user
+ * named, often in a shared directory: what is found there may be a symlink to
+ * /dev/zero, a FIFO nobody writes to, or a large file. None of them is read
+ * to its end or waited on: only a regular file's first bytes are looked at.
+ */
 function readPid(path: string): number | null {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch {
     return null;
   }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const bytes = Buffer.alloc(MAX_LOCK_BYTES + 1);
+    const n = readSync(fd, bytes, 0, bytes.length, 0);
+    if (n > MAX_LOCK_BYTES) return null;
+    const text = bytes.toString('latin1', 0, n).trim();
+    if (!/^[0-9]{1,10}$/.test(text)) return null;
+    const pid = Number(text);
+    return pid > 0 ? pid : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function isRunning(pid: number): boolean {
@@ -95,7 +116,8 @@ function isRunning(pid: number): boolean {
 
 function isOld(path: string): boolean {
   try {
-    return Date.now() - statSync(path).mtimeMs > HALF_WRITTEN_GRACE_MS;
+    // The entry's own age (lstat): a symlink's target may be years old.
+    return Date.now() - lstatSync(path).mtimeMs > HALF_WRITTEN_GRACE_MS;
   } catch {
     return true;
   }

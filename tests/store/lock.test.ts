@@ -2,7 +2,7 @@
 // can race (issue 16 #4). Real files in temp dirs, real second processes.
 import BetterSqlite3 from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, lutimesSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +100,40 @@ describe('the single-instance lock', () => {
     const store = Store.open(file);
     expect(readFileSync(lockPathFor(file), 'utf8').trim()).toBe(String(process.pid));
     store.close();
+  });
+
+  // What sits at <db>.lock in a shared directory may be anything. None of it is read to its end or waited on.
+  describe('a lock path that holds no pid', () => {
+    const old = new Date(Date.now() - 60_000);
+    const kinds: [string, (path: string) => void][] = [
+      ['a symlink to /dev/zero', (path) => symlinkSync('/dev/zero', path)],
+      ['a FIFO nobody writes to', (path) => expect(spawnSync('mkfifo', [path]).status).toBe(0)],
+      ['a 1 MiB file of digits', (path) => writeFileSync(path, '7'.repeat(1024 * 1024))],
+      ['a pid padded past what rasad writes', (path) => writeFileSync(path, `${process.pid}${' '.repeat(40)}\n`)],
+    ];
+    for (const [kind, make] of kinds) {
+      it(`${kind}: refused while fresh (pid unknown), taken over once old, and nothing behind it touched`, () => {
+        const file = join(tmp(), 'rasad.db');
+        Store.open(file).close();
+        const lock = lockPathFor(file);
+        make(lock);
+        let error: unknown;
+        try {
+          Store.open(file).close();
+        } catch (err) {
+          error = err;
+        }
+        expect(error).toBeInstanceOf(StoreOpenError);
+        expect((error as StoreOpenError).message).toContain('pid unknown');
+        lutimesSync(lock, old, old);
+        const store = Store.open(file);
+        expect(lstatSync(lock).isFile()).toBe(true);
+        expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+        store.close();
+        expect(existsSync(lock)).toBe(false);
+        expect(statSync('/dev/zero').isCharacterDevice()).toBe(true);
+      }, 15_000);
+    }
   });
 
   it('leaves no lock behind when the open fails', () => {
