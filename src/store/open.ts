@@ -3,7 +3,7 @@
 // migrates under the lock; a read-only open takes no lock, writes nothing
 // (no WAL pragma, no migration) and also works on read-only media.
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { acquireLock, type InstanceLock } from './lock.js';
 import { STORE_ERROR_CODES, StoreOpenError, corruptAdvice } from './errors.js';
@@ -24,7 +24,42 @@ export interface OpenedDatabase {
 
 export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
   const path = file === ':memory:' ? file : resolve(file);
+  if (path !== ':memory:') refuseSpecialFiles(file, path);
   return options.readonly ? { db: openReadOnly(file, path), lock: null } : openWritable(file, path);
+}
+
+/** "a directory", "a FIFO", ...: what a path that should be a database file is instead, or null for a regular file. */
+function notARegularFile(stats: Stats): string | null {
+  if (stats.isFile()) return null;
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device (a disk)';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * SQLite opens whatever is at the path: a FIFO nobody writes to blocks the
+ * open forever (export and status hung), and /dev/null or a directory fail
+ * with "disk I/O error" or "unable to open database file". The database and
+ * its -wal and -shm files (symlinks followed) must be regular files or absent.
+ */
+function refuseSpecialFiles(file: string, path: string): void {
+  for (const [candidate, role] of [
+    [path, 'it'],
+    [`${path}-wal`, `its write-ahead log ${path}-wal`],
+    [`${path}-shm`, `its shared-memory file ${path}-shm`],
+  ] as const) {
+    let stats: Stats;
+    try {
+      stats = statSync(candidate);
+    } catch {
+      continue; // Absent (or unreadable: SQLite says why).
+    }
+    const kind = notARegularFile(stats);
+    if (kind !== null) throw new StoreOpenError(file, `${role} is ${kind}, not a database file; give the path of a file`);
+  }
 }
 
 function openWritable(file: string, path: string): OpenedDatabase {
