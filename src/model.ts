@@ -17,6 +17,7 @@ export const VERDICTS = [
   'throttled',
   'protocol.filtered',
   'network.offline',
+  'network.captive',
   'site.geoblocked',
   'protocol.blocked',
   'inconclusive',
@@ -24,7 +25,7 @@ export const VERDICTS = [
 export type Verdict = (typeof VERDICTS)[number];
 
 /** Verdicts that say nothing about the state's censorship of the target: the site's own doing, the probe's network, or too little evidence. */
-export const NOT_BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['ok', 'down', 'network.offline', 'site.geoblocked', 'inconclusive']);
+export const NOT_BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['ok', 'down', 'network.offline', 'network.captive', 'site.geoblocked', 'inconclusive']);
 
 /** Verdicts that say "this target is blocked". */
 export const BLOCKING_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(VERDICTS.filter((v) => !NOT_BLOCKING_VERDICTS.has(v)));

@@ -51,6 +51,9 @@ export function eventText(event: StoredEvent): string {
     case 'restored':
       return `rasad: restored: foreign inputs reachable again at ${when}${durationNote(d)}`;
     case 'network.offline':
+      if (typeof d.captive === 'number' && d.captive > 0) {
+        return `rasad: the probe's own network is captive since ${shortTime(String(d.since ?? event.at))}: every name answers one private address (a login or payment page); nothing is blamed on the targets`;
+      }
       return `rasad: the probe's own network is offline since ${shortTime(String(d.since ?? event.at))}; nothing is blamed on the targets`;
     case 'network.online':
       return `rasad: the probe's network is back online at ${when}${durationNote(d)}`;

@@ -129,7 +129,7 @@ export function isBlocking(verdict: string | null | undefined): boolean {
 
 /** Verdicts that say nothing about the target: they neither confirm nor reset a state. */
 export function isSilent(verdict: Verdict): boolean {
-  return verdict === 'down' || verdict === 'inconclusive' || verdict === 'network.offline' || verdict === 'site.geoblocked';
+  return verdict === 'down' || verdict === 'inconclusive' || verdict === 'network.offline' || verdict === 'network.captive' || verdict === 'site.geoblocked';
 }
 
 /** The two states an input can be confirmed in; blocking verdicts of any kind agree with each other. */
@@ -142,7 +142,7 @@ export function severity(verdict: string): number {
   if (verdict === 'ok') return 0;
   if (verdict === 'down' || verdict === 'site.geoblocked') return 1;
   if (verdict === 'inconclusive') return 2;
-  if (verdict === 'network.offline') return 3;
+  if (verdict === 'network.offline' || verdict === 'network.captive') return 3;
   return isBlocking(verdict) ? 4 : 2;
 }
 

@@ -22,12 +22,17 @@ export interface NetworkObservation {
   evidence: Record<string, unknown>;
 }
 
-/** Offline: most units that say anything say network.offline (the analysis found the canaries failing too). */
+/**
+ * Offline: most units that say anything say network.offline (the analysis found the canaries failing
+ * too) or network.captive (a captive portal answers every name): either way the probe's own network
+ * cannot reach the targets. `captive` in the evidence tells the two apart.
+ */
 export function classifyOffline(units: SweepUnit[]): NetworkObservation {
   const decisive = units.filter((u) => u.verdict !== 'down' && u.verdict !== 'inconclusive');
-  const offline = decisive.filter((u) => u.verdict === 'network.offline');
+  const offline = decisive.filter((u) => u.verdict === 'network.offline' || u.verdict === 'network.captive');
+  const captive = offline.filter((u) => u.verdict === 'network.captive').length;
   const like = offline.length > 0 && offline.length * 2 >= decisive.length;
-  const evidence = { units: units.length, decisive: decisive.length, offline: offline.length };
+  const evidence = { units: units.length, decisive: decisive.length, offline: offline.length, captive };
   return { judgeable: decisive.length > 0, like, ids: (like ? offline : decisive).flatMap((u) => u.measurement_ids), evidence };
 }
 

@@ -7,6 +7,7 @@
 import { FAILURE } from '../../probes/failure.js';
 import { experimentOf } from '../experiments/registry.js';
 import type { VerdictResult } from '../model.js';
+import { detectCaptive, type NameAnswer } from './captive.js';
 import { isDomestic, type AttemptResults, type JudgeOptions, type UnitObservation } from './observation.js';
 
 export type { AttemptResults, JudgeOptions, UnitObservation } from './observation.js';
@@ -33,7 +34,7 @@ export function judgeSweep(units: UnitObservation[], options: JudgeOptions): Ver
  * its verdict and failure facts are kept, so a sweep's memory does not grow
  * with its measurement records. The units of an experiment that needs the
  * whole sweep (a baseline, agreeing cut ages: `prepare`) are kept to the end.
- * finish() applies the sweep-wide rule (network.offline) and judges those.
+ * finish() applies the sweep-wide rules (network.captive, network.offline) and judges those.
  */
 export interface SweepJudgement {
   /** Takes one finished unit: its index in finish()'s verdicts, and whether its probes failed to reach the target. */
@@ -44,10 +45,12 @@ export interface SweepJudgement {
 
 export type SweepJudge = (options: JudgeOptions) => SweepJudgement;
 
-/** What the sweep-wide rule needs of a unit. */
+/** What the sweep-wide rules need of a unit. */
 interface UnitFacts {
   domestic: boolean;
   failure: UnitFailure;
+  /** The name it looked up and what the local resolvers answered (the captive check), or null. */
+  name: NameAnswer | null;
 }
 
 const NOT_FAILED: UnitFailure = { failed: false, networkLevel: false, failures: [] };
@@ -65,7 +68,8 @@ export function startSweepJudgement(options: JudgeOptions): SweepJudgement {
         return { index, failed: false };
       }
       const failure = safely(() => unitFailure(unit), NOT_FAILED);
-      facts.push({ domestic: safely(() => isDomestic(unit), false), failure });
+      const domestic = safely(() => isDomestic(unit), false);
+      facts.push({ domestic, failure, name: safely(() => nameAnswer(unit, domestic), null) });
       if (safely(() => !!experimentOf(unit.kind)?.prepare, false)) {
         held.set(index, unit);
         early.push(null);
@@ -75,8 +79,11 @@ export function startSweepJudgement(options: JudgeOptions): SweepJudgement {
       return { index, failed: failure.failed };
     },
     finish() {
-      const offline = safely(() => detectOffline(facts.filter((f): f is UnitFacts => f !== null)), null);
-      if (offline) return facts.map(() => ({ ...offline, evidence: { ...offline.evidence } }));
+      const known = facts.filter((f): f is UnitFacts => f !== null);
+      // The network itself first: a captive one (every name answers one private address), then a dead one.
+      const network =
+        safely(() => detectCaptive(known.flatMap((f) => (f.name ? [f.name] : [])), options.fingerprints ?? null), null) ?? safely(() => detectOffline(known), null);
+      if (network) return facts.map(() => ({ ...network, evidence: { ...network.evidence } }));
       const kept = [...held.values()];
       const contexts = new Map<string, unknown>();
       const contextOf = (kind: string) => {
@@ -149,6 +156,16 @@ export function unitFailure(unit: UnitObservation): UnitFailure {
   });
   const failed = outcomes.every((o) => o.failed);
   return { failed, networkLevel: failed && outcomes.every((o) => o.networkLevel), failures: outcomes.flatMap((o) => o.failures) };
+}
+
+/** The name a unit looked up and every address its local resolvers answered, over all attempts; null when its experiment resolves none. */
+function nameAnswer(unit: UnitObservation, domestic: boolean): NameAnswer | null {
+  const localDns = experimentOf(unit.kind)?.localDns;
+  if (!localDns) return null;
+  const host = localDns.host(unit.url);
+  if (!host) return null;
+  const attempts = Array.isArray(unit.attempts) ? unit.attempts.filter(Boolean) : [];
+  return { host, domestic, addresses: [...new Set(attempts.flatMap((attempt) => localDns.addresses(attempt)))] };
 }
 
 /** network.offline for every unit, or null when the network was up. */

@@ -161,7 +161,7 @@ export class Metrics {
   readonly measurements = new Counter('rasad_measurements_total', 'Measurements stored, by probe and verdict.', ['probe', 'verdict']);
   readonly targets = new Gauge(
     'rasad_targets',
-    'Units (an input, i.e. a URL or tcp:// endpoint, times an experiment measuring it) per state: the confirmed verdict; pending while a change is being confirmed; down, inconclusive, network.offline or site.geoblocked for one never confirmed and last seen so.',
+    'Units (an input, i.e. a URL or tcp:// endpoint, times an experiment measuring it) per state: the confirmed verdict; pending while a change is being confirmed; down, inconclusive, network.offline, network.captive or site.geoblocked for one never confirmed and last seen so.',
     ['state'],
   );
   readonly targetState = new Gauge('rasad_target_state', 'The confirmed state of each input (1). Only with http.perTargetMetrics.', ['url', 'kind', 'state']);

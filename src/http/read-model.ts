@@ -35,10 +35,10 @@ export interface TargetView {
   /**
    * The confirmed verdict; else 'pending' while a change is being confirmed (or before any
    * measurement); else the last verdict, when it is one the change detector never confirms
-   * (down, inconclusive, network.offline, site.geoblocked).
+   * (down, inconclusive, network.offline, network.captive, site.geoblocked).
    */
   state: string;
-  /** ok | blocked | pending (a change is being confirmed) | other (down, offline, inconclusive, geoblocked). */
+  /** ok | blocked | pending (a change is being confirmed) | other (down, offline, captive, inconclusive, geoblocked). */
   status: 'ok' | 'blocked' | 'pending' | 'other';
   since: string;
   updated_at: string;

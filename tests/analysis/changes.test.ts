@@ -87,7 +87,7 @@ function expectedIds(fx: Fixture, e: ExpectedEvent): string[] | undefined {
 
 describe('change detector golden fixtures', () => {
   it('has the fixtures the issue asks for', () => {
-    expect(fixtures.map(([name]) => name).sort()).toEqual(['debounce-k2', 'debounce-k3', 'flapping', 'https-unblocked', 'mostly-blocked-is-not-shutdown', 'offline', 'shutdown']);
+    expect(fixtures.map(([name]) => name).sort()).toEqual(['captive', 'debounce-k2', 'debounce-k3', 'flapping', 'https-unblocked', 'mostly-blocked-is-not-shutdown', 'offline', 'shutdown']);
   });
 
   for (const [name, fx] of fixtures) {

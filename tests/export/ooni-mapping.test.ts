@@ -28,6 +28,8 @@ describe('blockingOf', () => {
       throttled: { blocking: null, accessible: null },
       'protocol.filtered': { blocking: null, accessible: null },
       'network.offline': { blocking: null, accessible: null },
+      // A captive portal answered: nothing is known about the target.
+      'network.captive': { blocking: null, accessible: null },
       // The site refuses the country itself: no state blocking, and not accessible either.
       'site.geoblocked': { blocking: false, accessible: false },
       'protocol.blocked': { blocking: null, accessible: null },

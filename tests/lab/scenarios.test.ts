@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CDN_CONTROL_IP, CLIENT_IP, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, SITES } from '../../lab/addresses.js';
+import { CDN_CONTROL_IP, CENSOR_CLIENT_IP, CLIENT_IP, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, SITES } from '../../lab/addresses.js';
 import { exportDb, REPO_ROOT, runScenario, type ScenarioReport } from '../../lab/harness.js';
 import { findAddress, scanDatabase } from '../../lab/privacy.js';
 import { loadScenario, resolveScenarioFile, type Scenario } from '../../lab/scenario.js';
@@ -90,8 +90,8 @@ describe.each(toRun.map((s) => [s.name, s] as const))('scenario %s', (_name, sce
     // which are the measurement and must be there. (The long-lived probes
     // record rates and ages, no address.)
     if (scenario.probes.includes('dns') || scenario.probes.includes('tcp')) {
-      // The sites' addresses and the ones a censor points names at (ghost DNS, a refusing address).
-      const measured = [...SITES.map((site) => site.ip), CDN_CONTROL_IP, PUBLIC_BLOCKPAGE_IP, REFUSING_IP];
+      // The sites' addresses and the ones a censor points names at (ghost DNS, a refusing address, a captive gateway's own).
+      const measured = [...SITES.map((site) => site.ip), CDN_CONTROL_IP, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, CENSOR_CLIENT_IP];
       for (const [where, text] of Object.entries(texts)) {
         expect(measured.filter((ip) => findAddress(text, ip, where).length > 0), `no site address found in ${where}`).not.toEqual([]);
       }

@@ -126,6 +126,24 @@ function list<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value.filter((v) => v && typeof v === 'object') as T[]) : [];
 }
 
+/**
+ * Every address the local resolvers (the system's and the UDP client's, never
+ * DoH) answered in one attempt, the racing answers included: what a captive
+ * network rewrites (the sweep-wide rule, src/analysis/captive.ts).
+ */
+export function localDnsAddresses(attempt: AttemptResults): string[] {
+  const dns = attempt && typeof attempt === 'object' ? (attempt.dns as ProbeResult<DnsDetails> | undefined) : undefined;
+  if (!dns || typeof dns !== 'object') return [];
+  const seen = new Set<string>();
+  for (const r of list<DnsResolution>(dns.details?.resolutions)) {
+    if (r.engine === 'doh') continue;
+    for (const answer of [...list<{ type: string; value: string }>(r.answers), ...list<{ answers: unknown }>(r.responses).flatMap((resp) => list<{ type: string; value: string }>(resp.answers))]) {
+      if ((answer.type === 'A' || answer.type === 'AAAA') && typeof answer.value === 'string' && isIP(answer.value) !== 0) seen.add(normalizeIp(answer.value));
+    }
+  }
+  return [...seen];
+}
+
 function dnsFacts(dns: ProbeResult<DnsDetails> | undefined): DnsFacts {
   if (!dns || typeof dns !== 'object') return { ran: false, addresses: [], bogons: [], injectionSuspected: false, localFailure: null, resolutions: [] };
   const all = list<DnsResolution>(dns.details?.resolutions);

@@ -8,7 +8,7 @@ import { tcpProbe } from '../../../probes/tcp.js';
 import { tlsProbe } from '../../../probes/tls.js';
 import { attemptRecords } from '../../analysis/observation.js';
 import type { Experiment, PlannedInput } from '../types.js';
-import { webFacts, webInput } from './facts.js';
+import { localDnsAddresses, webFacts, webInput } from './facts.js';
 import { judgeWebUnit } from './judge.js';
 import { WEB_CONNECTIVITY_EXTENSIONS, WEB_CONNECTIVITY_TEST_VERSION, webConnectivityKeys } from './ooni.js';
 import { RASAD_TEST_VERSION } from '../long-lived-ooni.js';
@@ -80,6 +80,14 @@ export const webExperiment: Experiment = {
     const http = attempt.http;
     const failed = http && typeof http === 'object' ? http.failure !== null : records.length > 0 && failures.length > 0;
     return { failed, failures };
+  },
+
+  localDns: {
+    host(url) {
+      const input = webInput(url);
+      return input.hostIsIp || !input.host ? null : input.host;
+    },
+    addresses: localDnsAddresses,
   },
 
   judge: (unit, _context, options) => judgeWebUnit(unit, options),

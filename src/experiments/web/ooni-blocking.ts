@@ -6,7 +6,7 @@ export type Blocking = false | 'dns' | 'tcp_ip' | 'http-failure' | 'http-diff' |
 /**
  * OONI's `blocking` and `accessible` (ts-017 "Notable blocking and accessible
  * combinations") for a rasad verdict. Verdicts web_connectivity has no word
- * for (a session cut, throttling, an offline probe, inconclusive) are null/null;
+ * for (a session cut, throttling, an offline or captive network, inconclusive) are null/null;
  * x_rasad_verdict says what they are.
  */
 export function blockingOf(verdict: string): { blocking: Blocking; accessible: boolean | null } {

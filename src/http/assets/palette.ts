@@ -8,6 +8,7 @@ export const VERDICT_COLORS: Record<Verdict | 'pending', string> = {
   down: '#adb5bd',
   inconclusive: '#f2c94c',
   'network.offline': '#495057',
+  'network.captive': '#495057',
   'site.geoblocked': '#868e96',
   'dns.nxdomain': '#e03131',
   'dns.injected': '#c92a2a',

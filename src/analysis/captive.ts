@@ -1,0 +1,99 @@
+// A captive network: every name the sweep looked up, the domestic canaries
+// included, resolves to one and the same private address. A hotel or café
+// Wi-Fi login, a mobile operator's "your data package is used up" page and a
+// router that hijacks DNS all do this. Judged target by target, each of those
+// answers is a bogon the control does not resolve (and a captive network lets
+// no control through), so every target would be called dns.injected and
+// alerted as blocked. A censor does not answer for the whole list, and never
+// for the domestic canaries; the addresses censors are known to inject
+// (10.10.34.34 ...) and fingerprinted ones stay the censor's.
+// Pure: facts in, a verdict or null out.
+import { isBogon, isKnownInjectionAddress } from '../../probes/bogons.js';
+import type { VerdictResult } from '../model.js';
+import { normalizeIp, type Fingerprints } from './fingerprints.js';
+
+/** Share of the other names that must resolve to the captive address (all domestic canaries must). */
+export const CAPTIVE_SHARE = 0.8;
+/** Without domestic canaries the list's own names are the only witnesses: more of them, and a larger share. */
+export const CAPTIVE_SHARE_WITHOUT_CANARIES = 0.9;
+export const CAPTIVE_MIN_NAMES_WITHOUT_CANARIES = 5;
+/** Host names listed in the evidence. */
+const SAMPLE = 10;
+
+/** What the rule needs of one unit: the name it looked up and what the local resolvers answered. */
+export interface NameAnswer {
+  host: string;
+  domestic: boolean;
+  /** Every address the local resolvers (system, UDP) answered in any attempt; empty when none answered. */
+  addresses: readonly string[];
+}
+
+/**
+ * network.captive for the sweep, or null. Each host name counts once (a
+ * name's http:// and https:// units are one witness). A name is captured
+ * when it got only private addresses, the portal's among them.
+ */
+export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): VerdictResult | null {
+  const names = new Map<string, { domestic: boolean; addresses: Set<string> }>();
+  for (const a of answers) {
+    if (a.addresses.length === 0) continue;
+    const host = a.host.toLowerCase();
+    const entry = names.get(host) ?? { domestic: false, addresses: new Set<string>() };
+    entry.domestic ||= a.domestic;
+    for (const ip of a.addresses) entry.addresses.add(normalizeIp(ip));
+    names.set(host, entry);
+  }
+  if (names.size === 0) return null;
+
+  // A name answered only with private addresses (a portal may answer AAAA with a private IPv6 address
+  // beside its IPv4 one) votes for each of them; the address with the most votes is the portal's.
+  const onlyPrivate = (addresses: Set<string>) => [...addresses].every((ip) => portalCandidate(ip, fingerprints));
+  const votes = new Map<string, number>();
+  for (const { addresses } of names.values()) {
+    if (!onlyPrivate(addresses)) continue;
+    for (const ip of addresses) votes.set(ip, (votes.get(ip) ?? 0) + 1);
+  }
+  let portal: string | null = null;
+  for (const [ip, count] of votes) if (portal === null || count > votes.get(portal)!) portal = ip;
+  if (portal === null) return null;
+
+  const captured = (entry: { addresses: Set<string> }) => entry.addresses.has(portal!) && onlyPrivate(entry.addresses);
+  const domestic = [...names.entries()].filter(([, e]) => e.domestic);
+  const others = [...names.entries()].filter(([, e]) => !e.domestic);
+  const capturedOthers = others.filter(([, e]) => captured(e));
+  const capturedDomestic = domestic.filter(([, e]) => captured(e));
+  const share = others.length > 0 ? capturedOthers.length / others.length : 1;
+  const evidence = {
+    captive_address: portal,
+    names_answered: names.size,
+    names_captured: capturedOthers.length + capturedDomestic.length,
+    domestic_names: domestic.length,
+    domestic_captured: capturedDomestic.length,
+    other_names: others.length,
+    other_captured: capturedOthers.length,
+    other_captured_share: Math.round(share * 1000) / 1000,
+    captured_sample: [...capturedDomestic, ...capturedOthers].slice(0, SAMPLE).map(([host]) => host),
+    not_captured_sample: [...names.entries()].filter(([, e]) => !captured(e)).slice(0, SAMPLE).map(([host, e]) => ({ host, addresses: [...e.addresses] })),
+  };
+
+  if (domestic.length > 0) {
+    // A censor never answers for the domestic canaries: all of them captured is the network's doing.
+    if (capturedDomestic.length < domestic.length || others.length === 0 || share < CAPTIVE_SHARE) return null;
+  } else if (names.size < CAPTIVE_MIN_NAMES_WITHOUT_CANARIES || share < CAPTIVE_SHARE_WITHOUT_CANARIES) {
+    return null;
+  }
+  const canaries = domestic.length > 0 ? `, all ${domestic.length} domestic canar${domestic.length === 1 ? 'y' : 'ies'} included` : '';
+  return {
+    verdict: 'network.captive',
+    verdict_reason:
+      `The probe's own network answers ${evidence.names_captured} of ${names.size} names${canaries}, with the same private address ${portal}: ` +
+      'a captive portal (a Wi-Fi login, a mobile operator\'s payment page) or a resolver that hijacks every name. Nothing is blamed on the targets.',
+    evidence,
+  };
+}
+
+/** A private address no censor is known to inject: what a portal or a hijacking resolver answers. */
+function portalCandidate(ip: string, fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): boolean {
+  if (!isBogon(ip) || isKnownInjectionAddress(ip)) return false;
+  return !fingerprints || fingerprints.matchDnsAddress(ip) === null;
+}
