@@ -1,5 +1,6 @@
 // A captive network: every name the sweep looked up, the domestic canaries
-// included, resolves to one and the same private address. A hotel or café
+// included, resolves to one and the same private address, or every
+// plain-HTTP fetch lands on one login page. A hotel or café
 // Wi-Fi login, a mobile operator's "your data package is used up" page and a
 // router that hijacks DNS all do this. Judged target by target, each of those
 // answers is a bogon the control does not resolve (and a captive network lets
@@ -20,36 +21,42 @@ export const CAPTIVE_MIN_NAMES_WITHOUT_CANARIES = 5;
 /** Host names listed in the evidence. */
 const SAMPLE = 10;
 
-/** What the rule needs of one unit: the name it looked up and what the local resolvers answered. */
+/** What the rule needs of one unit: the name it looked up, what the local resolvers answered, where its plain-HTTP fetches ended. */
 export interface NameAnswer {
   host: string;
   domestic: boolean;
   /** Every address the local resolvers (system, UDP) answered in any attempt; empty when none answered. */
   addresses: readonly string[];
+  /** Where each attempt's plain-HTTP fetch ended (`host:<redirected to>` or `body:<sha256>`); empty for https:// or no response. */
+  landings?: readonly string[];
+}
+
+/** Other names fetched over plain HTTP that must witness a portal's page (with every domestic canary). */
+export const CAPTIVE_MIN_HTTP_NAMES = 3;
+
+/**
+ * network.captive for the sweep, or null: the local resolvers answer every
+ * name with the portal's address, or (DNS left alone) a proxy sends every
+ * plain-HTTP fetch to the portal's page.
+ */
+export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): VerdictResult | null {
+  return captiveByDns(answers, fingerprints) ?? captiveByHttp(answers);
 }
 
 /**
- * network.captive for the sweep, or null. Each host name counts once (a
- * name's http:// and https:// units are one witness). A name is captured
- * when it got only private addresses, the portal's among them.
+ * By DNS. Each host name counts once (a name's http:// and https:// units
+ * are one witness). A name is captured when it got only private addresses,
+ * the portal's among them.
  */
-export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): VerdictResult | null {
-  const names = new Map<string, { domestic: boolean; addresses: Set<string> }>();
-  for (const a of answers) {
-    if (a.addresses.length === 0) continue;
-    const host = a.host.toLowerCase();
-    const entry = names.get(host) ?? { domestic: false, addresses: new Set<string>() };
-    entry.domestic ||= a.domestic;
-    for (const ip of a.addresses) entry.addresses.add(normalizeIp(ip));
-    names.set(host, entry);
-  }
+function captiveByDns(answers: readonly NameAnswer[], fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): VerdictResult | null {
+  const names = byName(answers, (a) => a.addresses.map(normalizeIp));
   if (names.size === 0) return null;
 
   // A name answered only with private addresses (a portal may answer AAAA with a private IPv6 address
   // beside its IPv4 one) votes for each of them; the address with the most votes is the portal's.
   const onlyPrivate = (addresses: Set<string>) => [...addresses].every((ip) => portalCandidate(ip, fingerprints));
   const votes = new Map<string, number>();
-  for (const { addresses } of names.values()) {
+  for (const { values: addresses } of names.values()) {
     if (!onlyPrivate(addresses)) continue;
     for (const ip of addresses) votes.set(ip, (votes.get(ip) ?? 0) + 1);
   }
@@ -57,7 +64,7 @@ export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick
   for (const [ip, count] of votes) if (portal === null || count > votes.get(portal)!) portal = ip;
   if (portal === null) return null;
 
-  const captured = (entry: { addresses: Set<string> }) => entry.addresses.has(portal!) && onlyPrivate(entry.addresses);
+  const captured = (entry: Named) => entry.values.has(portal!) && onlyPrivate(entry.values);
   const domestic = [...names.entries()].filter(([, e]) => e.domestic);
   const others = [...names.entries()].filter(([, e]) => !e.domestic);
   const capturedOthers = others.filter(([, e]) => captured(e));
@@ -73,7 +80,7 @@ export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick
     other_captured: capturedOthers.length,
     other_captured_share: Math.round(share * 1000) / 1000,
     captured_sample: [...capturedDomestic, ...capturedOthers].slice(0, SAMPLE).map(([host]) => host),
-    not_captured_sample: [...names.entries()].filter(([, e]) => !captured(e)).slice(0, SAMPLE).map(([host, e]) => ({ host, addresses: [...e.addresses] })),
+    not_captured_sample: [...names.entries()].filter(([, e]) => !captured(e)).slice(0, SAMPLE).map(([host, e]) => ({ host, addresses: [...e.values] })),
   };
 
   if (domestic.length > 0) {
@@ -90,6 +97,69 @@ export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick
       'a captive portal (a Wi-Fi login, a mobile operator\'s payment page) or a resolver that hijacks every name. Nothing is blamed on the targets.',
     evidence,
   };
+}
+
+/**
+ * By HTTP, for a portal that leaves DNS alone and intercepts port 80: every
+ * domestic canary (at least one) and 80 % of at least three other names,
+ * fetched over plain HTTP, end on the same page (redirected to one host, or
+ * one identical body). A censor's blockpage is the same for every blocked
+ * name too, but a censor never serves it for the domestic canaries and the
+ * names it does not block; without a canary this rule says nothing. A name
+ * with an attempt that ended elsewhere (its own page) is not captured.
+ */
+function captiveByHttp(answers: readonly NameAnswer[]): VerdictResult | null {
+  const names = byName(answers, (a) => a.landings ?? []);
+  const domestic = [...names.entries()].filter(([, e]) => e.domestic);
+  const others = [...names.entries()].filter(([, e]) => !e.domestic);
+  if (domestic.length === 0 || others.length < CAPTIVE_MIN_HTTP_NAMES) return null;
+  // The portal's page: the one every domestic canary ended on alone.
+  const first = domestic[0]![1].values;
+  if (first.size !== 1) return null;
+  const [page] = first;
+  const captured = (e: Named) => e.values.size === 1 && e.values.has(page!);
+  if (!domestic.every(([, e]) => captured(e))) return null;
+  const capturedOthers = others.filter(([, e]) => captured(e));
+  const share = capturedOthers.length / others.length;
+  if (share < CAPTIVE_SHARE) return null;
+  const where = page!.startsWith('host:') ? `are redirected to ${page!.slice(5)}` : 'get the same page, byte for byte';
+  return {
+    verdict: 'network.captive',
+    verdict_reason:
+      `Fetched over plain HTTP, all ${domestic.length} domestic canar${domestic.length === 1 ? 'y' : 'ies'} and ${capturedOthers.length} of ${others.length} other names ${where}: ` +
+      'a captive portal (a Wi-Fi login, a mobile operator\'s payment page) answers for every site. Nothing is blamed on the targets.',
+    evidence: {
+      captive_landing: page,
+      http_names: names.size,
+      domestic_names: domestic.length,
+      domestic_captured: domestic.length,
+      other_names: others.length,
+      other_captured: capturedOthers.length,
+      other_captured_share: Math.round(share * 1000) / 1000,
+      captured_sample: [...domestic, ...capturedOthers].slice(0, SAMPLE).map(([host]) => host),
+      not_captured_sample: others.filter(([, e]) => !captured(e)).slice(0, SAMPLE).map(([host, e]) => ({ host, landings: [...e.values] })),
+    },
+  };
+}
+
+interface Named {
+  domestic: boolean;
+  values: Set<string>;
+}
+
+/** One entry per host name (a name's http:// and https:// units are one witness), with the values `pick` gives of its units; names with none are left out. */
+function byName(answers: readonly NameAnswer[], pick: (a: NameAnswer) => readonly string[]): Map<string, Named> {
+  const names = new Map<string, Named>();
+  for (const a of answers) {
+    const values = pick(a);
+    if (values.length === 0) continue;
+    const host = a.host.toLowerCase();
+    const entry = names.get(host) ?? { domestic: false, values: new Set<string>() };
+    entry.domestic ||= a.domestic;
+    for (const v of values) entry.values.add(v);
+    names.set(host, entry);
+  }
+  return names;
 }
 
 /** A private address no censor is known to inject: what a portal or a hijacking resolver answers. */

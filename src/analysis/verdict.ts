@@ -158,14 +158,15 @@ export function unitFailure(unit: UnitObservation): UnitFailure {
   return { failed, networkLevel: failed && outcomes.every((o) => o.networkLevel), failures: outcomes.flatMap((o) => o.failures) };
 }
 
-/** The name a unit looked up and every address its local resolvers answered, over all attempts; null when its experiment resolves none. */
+/** The name a unit looked up, every address its local resolvers answered and where its plain-HTTP fetches ended, over all attempts; null when its experiment resolves none. */
 function nameAnswer(unit: UnitObservation, domestic: boolean): NameAnswer | null {
-  const localDns = experimentOf(unit.kind)?.localDns;
-  if (!localDns) return null;
-  const host = localDns.host(unit.url);
+  const view = experimentOf(unit.kind)?.captiveView;
+  if (!view) return null;
+  const host = view.host(unit.url);
   if (!host) return null;
   const attempts = Array.isArray(unit.attempts) ? unit.attempts.filter(Boolean) : [];
-  return { host, domestic, addresses: [...new Set(attempts.flatMap((attempt) => localDns.addresses(attempt)))] };
+  const landings = attempts.map((attempt) => view.landing(unit.url, attempt)).filter((l): l is string => l !== null);
+  return { host, domestic, addresses: [...new Set(attempts.flatMap((attempt) => view.addresses(attempt)))], landings: [...new Set(landings)] };
 }
 
 /** network.offline for every unit, or null when the network was up. */

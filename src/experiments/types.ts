@@ -75,10 +75,15 @@ export interface Experiment<SweepContext = unknown> {
   /** How an attempt fared, for the sweep-wide offline check. */
   outcome(attempt: AttemptResults): AttemptOutcome;
   /**
-   * The host name an input looks up and the addresses its local resolvers answered in an attempt,
-   * for the sweep-wide captive-network check; absent for experiments that resolve no input's name.
+   * What the sweep-wide captive-network check needs of an input: the host name it looks up, the
+   * addresses its local resolvers answered in an attempt, and where a plain-HTTP fetch of it ended
+   * (src/analysis/captive.ts); absent for experiments that resolve no input's name.
    */
-  localDns?: { host(url: string): string | null; addresses(attempt: AttemptResults): string[] };
+  captiveView?: {
+    host(url: string): string | null;
+    addresses(attempt: AttemptResults): string[];
+    landing(url: string, attempt: AttemptResults): string | null;
+  };
   /**
    * What to ask the long-lived control (rasad helper `/rasad/v1/long`) about a unit: with the probe
    * (a session held for the same horizon) or after it (the same resource, the endpoint that went silent).

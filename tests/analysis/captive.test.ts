@@ -1,9 +1,13 @@
 // The captive-network rule on its own (src/analysis/captive.ts): where its
 // thresholds sit, and what never makes a network captive. The golden
 // fixtures (tests/fixtures/verdicts/*captive*) cover whole sweeps.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAPTIVE_SHARE, detectCaptive, type NameAnswer } from '../../src/analysis/captive.js';
+import { detectChanges, initialState, type SweepObservation } from '../../src/analysis/changes.js';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
+import { judgeSweep, unitFailure, type JudgeOptions, type UnitObservation } from '../../src/analysis/verdict.js';
 
 const PORTAL = '10.99.0.1';
 const canary = (host: string, addresses = [PORTAL]): NameAnswer => ({ host, domestic: true, addresses });
@@ -40,5 +44,44 @@ describe('detectCaptive', () => {
     const failed = foreign(10, 0).map((a) => ({ ...a, addresses: [] }));
     expect(detectCaptive(failed, defaultFingerprints())).toBeNull();
     expect(detectCaptive([canary('www.aparat.example'), ...foreign(4, 4), ...failed], defaultFingerprints())?.evidence).toMatchObject({ names_answered: 5, other_captured: 4 });
+  });
+});
+
+describe('a captive sweep through the change detector', () => {
+  // The hotel portal of the golden fixtures, on a list that is mostly https:// (as lists are today): the
+  // http:// canary works and 17 of 21 foreign inputs fail, which the raw-failure shutdown rule alone calls
+  // a shutdown. Judged captive, it is the network's story instead.
+  const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/verdicts/network-captive-http-portal.json'), 'utf8')) as { units: UnitObservation[] };
+  const httpsFailing = fixture.units.find((u) => u.url === 'https://news.example/')!;
+  const more = Array.from({ length: 16 }, (_, i) => ({ ...httpsFailing, url: `https://site${i}.example/`, target: { ...httpsFailing.target, raw: `https://site${i}.example/`, inputs: [`https://site${i}.example/`] } }));
+  const units = [...fixture.units, ...more];
+  const observe = (runId: string, at: string, judge: boolean): SweepObservation => {
+    const verdicts = judgeSweep(units, { fingerprints: defaultFingerprints() } as JudgeOptions);
+    return {
+      run_id: runId,
+      at,
+      units: units.map((u, i) => ({
+        target: u.target.raw,
+        url: u.url,
+        tags: u.target.tags,
+        kind: 'web',
+        // Without a judgement: what the sweep read as before the rule (no control: inconclusive).
+        verdict: judge ? verdicts[i]!.verdict : 'inconclusive',
+        measurement_ids: [`${runId}-${i}`],
+        failed: unitFailure(u).failed,
+      })),
+    };
+  };
+  const eventsOf = (judge: boolean) => {
+    const first = detectChanges(initialState(), observe('a', '2026-11-30T01:00:00.000Z', judge), { confirmSweeps: 2 });
+    const second = detectChanges(first.state, observe('b', '2026-11-30T02:00:00.000Z', judge), { confirmSweeps: 2 });
+    return [...first.events, ...second.events];
+  };
+
+  it('raises one network.offline event with the captive count, where the raw failures alone read as a shutdown', () => {
+    expect(eventsOf(false).map((e) => e.kind)).toEqual(['shutdown']);
+    const events = eventsOf(true);
+    expect(events.map((e) => e.kind)).toEqual(['network.offline']);
+    expect(events[0]!.details).toMatchObject({ captive: units.length, offline: units.length });
   });
 });

@@ -144,6 +144,24 @@ export function localDnsAddresses(attempt: AttemptResults): string[] {
   return [...seen];
 }
 
+/**
+ * Where a plain-HTTP fetch of `url` ended, as a key two inputs share when
+ * one server answered both: the host it was redirected to
+ * (`host:portal.example`), else the exact body it got (`body:<sha256>`);
+ * null for https:// (a portal cannot serve a name's valid certificate) and
+ * for a fetch that got no response. A captive network's proxy sends every
+ * name to the same login page (src/analysis/captive.ts).
+ */
+export function httpLanding(url: string, attempt: AttemptResults): string | null {
+  const input = webInput(url);
+  if (input.scheme !== 'http' || !attempt || typeof attempt !== 'object') return null;
+  const final = finalHttpHop(attempt);
+  if (!final || final.failure !== null || typeof final.status_code !== 'number') return null;
+  const host = webInput(final.url).host;
+  if (host && host !== input.host) return `host:${host}`;
+  return typeof final.body_sha256 === 'string' && final.body_sha256 ? `body:${final.body_sha256}` : null;
+}
+
 function dnsFacts(dns: ProbeResult<DnsDetails> | undefined): DnsFacts {
   if (!dns || typeof dns !== 'object') return { ran: false, addresses: [], bogons: [], injectionSuspected: false, localFailure: null, resolutions: [] };
   const all = list<DnsResolution>(dns.details?.resolutions);

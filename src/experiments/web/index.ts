@@ -8,7 +8,7 @@ import { tcpProbe } from '../../../probes/tcp.js';
 import { tlsProbe } from '../../../probes/tls.js';
 import { attemptRecords } from '../../analysis/observation.js';
 import type { Experiment, PlannedInput } from '../types.js';
-import { localDnsAddresses, webFacts, webInput } from './facts.js';
+import { httpLanding, localDnsAddresses, webFacts, webInput } from './facts.js';
 import { judgeWebUnit } from './judge.js';
 import { WEB_CONNECTIVITY_EXTENSIONS, WEB_CONNECTIVITY_TEST_VERSION, webConnectivityKeys } from './ooni.js';
 import { RASAD_TEST_VERSION } from '../long-lived-ooni.js';
@@ -82,12 +82,13 @@ export const webExperiment: Experiment = {
     return { failed, failures };
   },
 
-  localDns: {
+  captiveView: {
     host(url) {
       const input = webInput(url);
       return input.hostIsIp || !input.host ? null : input.host;
     },
     addresses: localDnsAddresses,
+    landing: httpLanding,
   },
 
   judge: (unit, _context, options) => judgeWebUnit(unit, options),
