@@ -27,6 +27,8 @@ export interface NameAnswer {
   domestic: boolean;
   /** Every address the local resolvers (system, UDP) answered in any attempt; empty when none answered. */
   addresses: readonly string[];
+  /** Addresses where a TLS handshake validated a certificate for the name (a portal cannot): the name is the site's own there. */
+  validated?: readonly string[];
   /** Where each attempt's plain-HTTP fetch ended (`host:<redirected to>` or `body:<sha256>`); empty for https:// or no response. */
   landings?: readonly string[];
 }
@@ -46,29 +48,32 @@ export function detectCaptive(answers: readonly NameAnswer[], fingerprints: Pick
 /**
  * By DNS. Each host name counts once (a name's http:// and https:// units
  * are one witness). A name is captured when it got only private addresses,
- * the portal's among them.
+ * the portal's among them, and no certificate for it validated on any.
  */
 function captiveByDns(answers: readonly NameAnswer[], fingerprints: Pick<Fingerprints, 'matchDnsAddress'> | null): VerdictResult | null {
   const names = byName(answers, (a) => a.addresses.map(normalizeIp));
   if (names.size === 0) return null;
+  // A certificate that validated for the name on an address: the site's own (an intranet, a test bed), not a portal's.
+  const ownAddress = byName(answers, (a) => (a.validated ?? []).map(normalizeIp));
+  const served = (host: string) => (ownAddress.get(host)?.values.size ?? 0) > 0;
 
   // A name answered only with private addresses (a portal may answer AAAA with a private IPv6 address
   // beside its IPv4 one) votes for each of them; the address with the most votes is the portal's.
   const onlyPrivate = (addresses: Set<string>) => [...addresses].every((ip) => portalCandidate(ip, fingerprints));
   const votes = new Map<string, number>();
-  for (const { values: addresses } of names.values()) {
-    if (!onlyPrivate(addresses)) continue;
+  for (const [host, { values: addresses }] of names) {
+    if (served(host) || !onlyPrivate(addresses)) continue;
     for (const ip of addresses) votes.set(ip, (votes.get(ip) ?? 0) + 1);
   }
   let portal: string | null = null;
   for (const [ip, count] of votes) if (portal === null || count > votes.get(portal)!) portal = ip;
   if (portal === null) return null;
 
-  const captured = (entry: Named) => entry.values.has(portal!) && onlyPrivate(entry.values);
+  const captured = (host: string, entry: Named) => entry.values.has(portal!) && onlyPrivate(entry.values) && !served(host);
   const domestic = [...names.entries()].filter(([, e]) => e.domestic);
   const others = [...names.entries()].filter(([, e]) => !e.domestic);
-  const capturedOthers = others.filter(([, e]) => captured(e));
-  const capturedDomestic = domestic.filter(([, e]) => captured(e));
+  const capturedOthers = others.filter(([host, e]) => captured(host, e));
+  const capturedDomestic = domestic.filter(([host, e]) => captured(host, e));
   const share = others.length > 0 ? capturedOthers.length / others.length : 1;
   const evidence = {
     captive_address: portal,
@@ -80,7 +85,10 @@ function captiveByDns(answers: readonly NameAnswer[], fingerprints: Pick<Fingerp
     other_captured: capturedOthers.length,
     other_captured_share: Math.round(share * 1000) / 1000,
     captured_sample: [...capturedDomestic, ...capturedOthers].slice(0, SAMPLE).map(([host]) => host),
-    not_captured_sample: [...names.entries()].filter(([, e]) => !captured(e)).slice(0, SAMPLE).map(([host, e]) => ({ host, addresses: [...e.values] })),
+    not_captured_sample: [...names.entries()]
+      .filter(([host, e]) => !captured(host, e))
+      .slice(0, SAMPLE)
+      .map(([host, e]) => ({ host, addresses: [...e.values], validated_on: [...(ownAddress.get(host)?.values ?? [])] })),
   };
 
   if (domestic.length > 0) {

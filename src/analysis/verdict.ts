@@ -166,7 +166,13 @@ function nameAnswer(unit: UnitObservation, domestic: boolean): NameAnswer | null
   if (!host) return null;
   const attempts = Array.isArray(unit.attempts) ? unit.attempts.filter(Boolean) : [];
   const landings = attempts.map((attempt) => view.landing(unit.url, attempt)).filter((l): l is string => l !== null);
-  return { host, domestic, addresses: [...new Set(attempts.flatMap((attempt) => view.addresses(attempt)))], landings: [...new Set(landings)] };
+  return {
+    host,
+    domestic,
+    addresses: [...new Set(attempts.flatMap((attempt) => view.addresses(attempt)))],
+    validated: [...new Set(attempts.flatMap((attempt) => view.validated(unit.url, attempt)))],
+    landings: [...new Set(landings)],
+  };
 }
 
 /** network.offline for every unit, or null when the network was up. */

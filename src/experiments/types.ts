@@ -82,6 +82,8 @@ export interface Experiment<SweepContext = unknown> {
   captiveView?: {
     host(url: string): string | null;
     addresses(attempt: AttemptResults): string[];
+    /** Addresses where a TLS handshake validated a certificate for the name: the site's own, whatever range they are in. */
+    validated(url: string, attempt: AttemptResults): string[];
     landing(url: string, attempt: AttemptResults): string | null;
   };
   /**

@@ -88,6 +88,7 @@ export const webExperiment: Experiment = {
       return input.hostIsIp || !input.host ? null : input.host;
     },
     addresses: localDnsAddresses,
+    validated: (url, attempt) => [...webFacts(attempt, webInput(url)).tls.validatedIps],
     landing: httpLanding,
   },
 
