@@ -119,8 +119,12 @@ export function replay(observations: Iterable<SweepObservation>, opts: DetectOpt
 }
 
 /** The network's state as the detector has confirmed it. */
-export function networkMode(state: DetectorState): { mode: 'normal' | 'offline' | 'shutdown'; since: string | null } {
-  if (state.offline.confirmed === 'offline') return { mode: 'offline', since: state.offline.since };
+export function networkMode(state: DetectorState): { mode: 'normal' | 'offline' | 'captive' | 'shutdown'; since: string | null } {
+  if (state.offline.confirmed === 'offline') {
+    // The sweeps that confirmed it were captive (network.captive): a portal, not a dead link.
+    const captive = state.offline.evidence?.captive;
+    return { mode: typeof captive === 'number' && captive > 0 ? 'captive' : 'offline', since: state.offline.since };
+  }
   if (state.shutdown.confirmed === 'shutdown') return { mode: 'shutdown', since: state.shutdown.since };
   return { mode: 'normal', since: null };
 }

@@ -69,7 +69,7 @@ export interface CountsView {
 
 export interface TargetsView {
   generated_at: string;
-  network: { mode: 'normal' | 'offline' | 'shutdown'; since: string | null };
+  network: { mode: 'normal' | 'offline' | 'captive' | 'shutdown'; since: string | null };
   control: ControlView;
   /** The last web sweep (the hourly one); the last sweep of any kind when no web sweep ran yet. */
   last_run: RunView | null;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CAPTIVE_SHARE, detectCaptive, type NameAnswer } from '../../src/analysis/captive.js';
-import { detectChanges, initialState, type SweepObservation } from '../../src/analysis/changes.js';
+import { detectChanges, initialState, networkMode, type SweepObservation } from '../../src/analysis/changes.js';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
 import { judgeSweep, unitFailure, type JudgeOptions, type UnitObservation } from '../../src/analysis/verdict.js';
 
@@ -75,7 +75,7 @@ describe('a captive sweep through the change detector', () => {
   const eventsOf = (judge: boolean) => {
     const first = detectChanges(initialState(), observe('a', '2026-11-30T01:00:00.000Z', judge), { confirmSweeps: 2 });
     const second = detectChanges(first.state, observe('b', '2026-11-30T02:00:00.000Z', judge), { confirmSweeps: 2 });
-    return [...first.events, ...second.events];
+    return Object.assign([...first.events, ...second.events], { state: second.state });
   };
 
   it('raises one network.offline event with the captive count, where the raw failures alone read as a shutdown', () => {
@@ -83,5 +83,8 @@ describe('a captive sweep through the change detector', () => {
     const events = eventsOf(true);
     expect(events.map((e) => e.kind)).toEqual(['network.offline']);
     expect(events[0]!.details).toMatchObject({ captive: units.length, offline: units.length });
+    // The status line and the dashboard say captive, not offline.
+    expect(networkMode(events.state)).toEqual({ mode: 'captive', since: '2026-11-30T01:00:00.000Z' });
+    expect(networkMode(eventsOf(false).state).mode).toBe('shutdown');
   });
 });

@@ -25,7 +25,7 @@ h3 .count { color: var(--muted); font-weight: 400; font-size: 12px; }
 .card.ok .value { color: #2f9e44; }
 .pill { display: inline-block; padding: 2px 10px; border-radius: 999px; font-size: 12px; font-weight: 600; }
 .net-normal { background: #d3f9d8; color: #2b8a3e; }
-.net-offline { background: #dee2e6; color: #343a40; }
+.net-offline, .net-captive { background: #dee2e6; color: #343a40; }
 .net-shutdown { background: #ffe3e3; color: #c92a2a; }
 .control-up { background: #d3f9d8; color: #2b8a3e; }
 .control-down { background: #fff3bf; color: #a61e4d; }
