@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CAPTIVE_SHARE, detectCaptive, type NameAnswer } from '../../src/analysis/captive.js';
 import { detectChanges, initialState, networkMode, type SweepObservation } from '../../src/analysis/changes.js';
 import { defaultFingerprints } from '../../src/analysis/fingerprints.js';
-import { judgeSweep, unitFailure, type JudgeOptions, type UnitObservation } from '../../src/analysis/verdict.js';
+import { judgeSweep, unitFailure, type AttemptResults, type JudgeOptions, type UnitObservation } from '../../src/analysis/verdict.js';
+import { httpLanding } from '../../src/experiments/web/facts.js';
 
 const PORTAL = '10.99.0.1';
 const canary = (host: string, addresses = [PORTAL]): NameAnswer => ({ host, domestic: true, addresses });
@@ -86,5 +87,19 @@ describe('a captive sweep through the change detector', () => {
     // The status line and the dashboard say captive, not offline.
     expect(networkMode(events.state)).toEqual({ mode: 'captive', since: '2026-11-30T01:00:00.000Z' });
     expect(networkMode(eventsOf(false).state).mode).toBe('shutdown');
+  });
+});
+
+describe('httpLanding (where a plain-HTTP fetch ended, the HTTP rule\'s key)', () => {
+  const hop = (url: string, extra: Record<string, unknown> = {}) => ({ url, ip: null, failure: null, status_code: 200, body_length: 120, body_sha256: 'ab'.repeat(32), ...extra });
+  const attempt = (...hops: ReturnType<typeof hop>[]) => ({ http: { probe: 'http', failure: null, details: { hops } } }) as unknown as AttemptResults;
+
+  it('is the host a redirect ended on, else the body it got; nothing for https://, a failed fetch or an empty body', () => {
+    expect(httpLanding('http://news.example/', attempt(hop('http://news.example/', { status_code: 302 }), hop('http://login.hotel.example/?orig=news')))).toBe('host:login.hotel.example');
+    expect(httpLanding('http://news.example/', attempt(hop('http://news.example/', { status_code: 301 }), hop('https://news.example/')))).toBe(`body:${'ab'.repeat(32)}`);
+    expect(httpLanding('https://news.example/', attempt(hop('https://news.example/')))).toBeNull();
+    expect(httpLanding('http://news.example/', attempt(hop('http://news.example/', { failure: 'connection_reset', status_code: null })))).toBeNull();
+    // Every server's empty body hashes alike: it names no server.
+    expect(httpLanding('http://news.example/', attempt(hop('http://news.example/', { body_length: 0, body_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })))).toBeNull();
   });
 });

@@ -159,6 +159,8 @@ export function httpLanding(url: string, attempt: AttemptResults): string | null
   if (!final || final.failure !== null || typeof final.status_code !== 'number') return null;
   const host = webInput(final.url).host;
   if (host && host !== input.host) return `host:${host}`;
+  // An empty body is every server's: it says nothing about which one answered.
+  if (!(typeof final.body_length === 'number' && final.body_length > 0)) return null;
   return typeof final.body_sha256 === 'string' && final.body_sha256 ? `body:${final.body_sha256}` : null;
 }
 
