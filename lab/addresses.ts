@@ -62,6 +62,13 @@ export const DOMESTIC_ECHO_IP = '2.144.20.7';
 export const ECHO_IPS = [ECHO_IP, ECHO2_IP, DOMESTIC_ECHO_IP] as const;
 /** A foreign address where nothing listens: every connection is refused (the kernel's RST). */
 export const REFUSING_IP = '185.15.56.10';
+/**
+ * An ISP resolver that rewrites NXDOMAIN: a name that exists nowhere (in its zones or outside them) gets
+ * REWRITTEN_NXDOMAIN_ANSWER, its "search page", instead. An ordinary habit of some ISPs, not censorship.
+ */
+export const REWRITING_DNS_IP = '5.9.10.55';
+/** What the rewriting resolver answers for missing names: the refusing address (no "search page" listens). */
+export const REWRITTEN_NXDOMAIN_ANSWER = REFUSING_IP;
 /** The CDN's two faces: the address the probe's resolver gets, and the one the control's gets. */
 export const CDN_PROBE_IP = '23.235.32.10';
 export const CDN_CONTROL_IP = '23.235.33.10';

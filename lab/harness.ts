@@ -24,6 +24,8 @@ import {
   V6_ONLY_ADDRESS,
   WEB_SITES,
   WORLD_ALT_DNS_IP,
+  REWRITING_DNS_IP,
+  REWRITTEN_NXDOMAIN_ANSWER,
   WORLD_DNS_IP,
   type Namespace,
 } from './addresses.js';
@@ -138,6 +140,7 @@ function startServices(pki: LabPki, signalPki: SignalPki): StartedProcess[] {
     startInNamespace('world', 'world-web', node('lab/services/web.ts', writeJson('world-web.json', web('world'))), opts),
     startInNamespace('world', 'world-habits', node('lab/services/habits.ts', writeJson('world-habits.json', habits)), opts),
     startInNamespace('world', 'world-dns', node('lab/services/dns-server.ts', writeJson('world-dns.json', dnsConfig([WORLD_DNS_IP, WORLD_ALT_DNS_IP]))), opts),
+    startInNamespace('world', 'world-rewriting-dns', node('lab/services/dns-server.ts', writeJson('world-rewriting-dns.json', { ...dnsConfig([REWRITING_DNS_IP]), rewriteNxdomain: REWRITTEN_NXDOMAIN_ANSWER })), opts),
     startInNamespace('world', 'world-apps', node('lab/services/apps.ts', writeJson('world-apps.json', appsServiceConfig({ certFile: signalPki.serverCert, keyFile: signalPki.serverKey }))), opts),
     startInNamespace('world', 'world-echo', node('lab/services/echo.ts', writeJson('world-echo.json', { ips: [ECHO_IP, ECHO2_IP], ports: [...ECHO_TCP_PORTS] })), opts),
     startInNamespace('domestic', 'domestic-web', node('lab/services/web.ts', writeJson('domestic-web.json', web('domestic'))), opts),

@@ -34,7 +34,7 @@ export interface Scenario {
   /** The scenario's verdicts rest on the control helper: it fails when the helper is not running. */
   needsControl: boolean;
   /** Which resolver the client uses (system and --resolver): world's by default, domestic's in a shutdown. */
-  resolver: 'world' | 'domestic';
+  resolver: 'world' | 'domestic' | 'rewriting';
   censor: CensorSpec;
   world: WorldSpec;
   /** targets.txt lines. */
@@ -137,7 +137,7 @@ export function validateScenario(raw: unknown, file = '(inline)'): Scenario {
   if (o.others !== undefined && !isVerdict(o.others) && !(Array.isArray(othersAnyOf) && othersAnyOf.length > 0 && othersAnyOf.every(isVerdict))) {
     fail(`others: ${JSON.stringify(o.others)} is not a verdict or {"anyOf": [verdicts]}`);
   }
-  if (o.resolver !== undefined && o.resolver !== 'world' && o.resolver !== 'domestic') fail('resolver must be world or domestic');
+  if (o.resolver !== undefined && o.resolver !== 'world' && o.resolver !== 'domestic' && o.resolver !== 'rewriting') fail('resolver must be world, domestic or rewriting');
   if (o.config !== undefined && (typeof o.config !== 'object' || o.config === null || Array.isArray(o.config))) fail('config must be an object');
   if (o.repeat !== undefined && (!Number.isInteger(o.repeat) || (o.repeat as number) < 1 || (o.repeat as number) > 20)) fail('repeat must be 1..20');
   const knownEvents: readonly string[] = EVENT_KINDS;

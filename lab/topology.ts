@@ -16,6 +16,7 @@ import {
   REFUSING_IP,
   SITES,
   WORLD_ALT_DNS_IP,
+  REWRITING_DNS_IP,
   WORLD_DNS_IP,
   WORLD_RANGES,
   type Namespace,
@@ -52,7 +53,7 @@ export const ROUTES: Record<Namespace, Array<[string, string]>> = {
 /** Extra /32 addresses on each namespace's lo: the services' addresses. */
 export function loopbackAddresses(ns: Namespace): string[] {
   // The CDN's second face and the refusing address live in world too (nothing listens on the latter).
-  if (ns === 'world') return [...SITES.filter((s) => s.side === 'world').map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP];
+  if (ns === 'world') return [...SITES.filter((s) => s.side === 'world').map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP, REWRITING_DNS_IP];
   if (ns === 'domestic') return [...SITES.filter((s) => s.side === 'domestic').map((s) => s.ip), DOMESTIC_DNS_IP];
   return [];
 }
@@ -115,8 +116,8 @@ export function writeResolvConf(ns: Namespace, resolverIp: string): void {
   writeFileSync(`${dir}/resolv.conf`, `# written by rasad's lab (lab/topology.ts)\nnameserver ${resolverIp}\noptions timeout:2 attempts:2\n`);
 }
 
-export function clientResolverFor(which: 'world' | 'domestic'): string {
-  return which === 'domestic' ? DOMESTIC_DNS_IP : WORLD_DNS_IP;
+export function clientResolverFor(which: 'world' | 'domestic' | 'rewriting'): string {
+  return which === 'domestic' ? DOMESTIC_DNS_IP : which === 'rewriting' ? REWRITING_DNS_IP : WORLD_DNS_IP;
 }
 
 /** Pids of every process running in a namespace (all of them were started by the lab). */

@@ -4,7 +4,7 @@
 // answer and the real one after it are both on the record; DoH shows what
 // an encrypted path answers. Modelled on OONI's dnscheck and
 // webconnectivity DNS steps (probe-cli internal/experiment).
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
@@ -339,3 +339,49 @@ async function run(input: ProbeInput, signal: AbortSignal): Promise<ProbeResult<
 }
 
 export const dnsProbe: Probe<DnsDetails> = { kind: 'dns', run, warm: warmSharedTrust('dns') };
+
+/** What the local resolvers answered for a name that exists nowhere (resolveNonexistentName). */
+export interface NonexistentNameCheck {
+  /** The random name asked, e.g. qxvtebmwolkzra.com. */
+  name: string;
+  /** Addresses the system or UDP resolver answered for it: empty when they said NXDOMAIN (or nothing). */
+  addresses: string[];
+  /** Each local resolution's failure (dns_nxdomain_error is the honest answer), by engine. */
+  failures: Record<string, string | null>;
+}
+
+/**
+ * Asks the local resolvers (the system's and the UDP client's, never DoH)
+ * for a random name under .com that no one has registered (10 to 15 random
+ * letters, like the names browsers ask for the same reason: nothing in it
+ * says rasad to a censor watching DNS). An honest
+ * resolver says NXDOMAIN. One that rewrites NXDOMAIN (an ISP's search or
+ * advertising page) answers with its own addresses: then an address for a
+ * name the control finds nowhere proves nothing about censorship. A censor's
+ * blocklist never holds a random name. Never throws.
+ */
+function randomLetters(count: number): string {
+  const bytes = randomBytes(count);
+  let out = '';
+  for (const b of bytes) out += String.fromCharCode(97 + (b % 26));
+  return out;
+}
+
+export async function resolveNonexistentName(options: ProbeOptions, signal: AbortSignal): Promise<NonexistentNameCheck> {
+  const name = `${randomLetters(10 + randomInt(6))}.com`;
+  const url = `http://${name}/`;
+  const check: NonexistentNameCheck = { name, addresses: [], failures: {} };
+  try {
+    const result = await run({ target: { raw: name, inputs: [url], tags: [], category: 'MISC' }, url, addresses: [], options: { ...options, dohUrl: null, dnsListenWindowMs: 0 } }, signal);
+    const seen = new Set<string>();
+    for (const r of result.details.resolutions) {
+      check.failures[`${r.engine}${r.engine === 'udp' ? ` ${r.query_type}` : ''}`] = r.failure;
+      for (const resp of r.responses) for (const ip of addressesOf(resp.answers)) seen.add(ip);
+      for (const ip of addressesOf(r.answers)) seen.add(ip);
+    }
+    check.addresses = [...seen];
+  } catch (err) {
+    check.failures.check = classifyError(err);
+  }
+  return check;
+}

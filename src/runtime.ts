@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Probe, ProbeKind, ProbeOptions, Target } from '../probes/types.js';
+import { resolveNonexistentName, type NonexistentNameCheck } from '../probes/dns.js';
 import { defaultFingerprints } from './analysis/fingerprints.js';
-import { needsRetry, startSweepJudgement } from './analysis/verdict.js';
+import { needsRetry, startSweepJudgement, type JudgeOptions, type UnitObservation } from './analysis/verdict.js';
+import { answeredMissingName } from './experiments/web/facts.js';
 import { createChangePipeline, type ChangePipeline } from './alerts/pipeline.js';
 import { UsageError } from './cli/command.js';
 import { loadConfig } from './config/load.js';
@@ -26,6 +28,17 @@ import type { SweepObservation } from './analysis/changes.js';
 import { loadTargets } from './targets/parse.js';
 
 /** Whether a sweep's judges may look up autonomous systems: Messenger's addresses, or DNS consistency against a control. */
+/** resolveNonexistentName, bounded by one probe timeout (and the sweep's signal); logged when the resolver rewrites NXDOMAIN. */
+async function checkNonexistentName(options: ProbeOptions, sweepSignal: AbortSignal | undefined, logger: Logger): Promise<NonexistentNameCheck | null> {
+  if (sweepSignal?.aborted) return null;
+  const signals = [AbortSignal.timeout(options.timeoutMs), ...(sweepSignal ? [sweepSignal] : [])];
+  const check = await resolveNonexistentName(options, AbortSignal.any(signals));
+  if (check.addresses.length > 0) {
+    logger.warn({ name: check.name, addresses: check.addresses }, 'the local resolver answers names that exist nowhere (it rewrites NXDOMAIN): answers for missing names are not taken as censorship this sweep');
+  }
+  return check;
+}
+
 export function needsAsnTable(probes: readonly string[], config: Pick<Config, 'controls'>): boolean {
   return probes.includes('facebook_messenger') || (probes.includes('dns') && config.controls.length > 0);
 }
@@ -129,6 +142,22 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
       // addresses): the table is loaded first, in slices. A sweep that never asks does not hold its 8 MiB.
       if (needsAsnTable(request.probes, config)) await preloadAsnTable();
       warmProbes(PROBES, request.probes, config.probe, onWarmFailure);
+      // This sweep's judge options: the NXDOMAIN check below fills in nonexistentName once it is asked.
+      const judgeOptions: JudgeOptions = {
+        fingerprints,
+        asnOf: (ip) => lookupAsn(ip),
+        probeTimeoutMs: config.probe.timeoutMs,
+        // The input's own past sweeps (the judge takes the median with this one).
+        history: (url, kind) => (kind === 'throughput' ? { throughputRatios: historyOf(store, url) } : null),
+      };
+      // Does the local resolver rewrite NXDOMAIN? Asked at most once a sweep, and only when a unit needs it:
+      // a name the control finds nowhere got an answer here. Most sweeps never send the random name.
+      let nxdomainCheck: Promise<NonexistentNameCheck | null> | null = null;
+      const beforeJudging = async (unit: UnitObservation) => {
+        if (!answeredMissingName(unit)) return;
+        nxdomainCheck ??= checkNonexistentName(config.probe, request.signal, sweepLogger);
+        judgeOptions.nonexistentName = await nxdomainCheck;
+      };
       const outcome = await runSweep(
         {
           store,
@@ -137,13 +166,8 @@ export function createRuntime(config: Config, io: { cwd: string; stderr: NodeJS.
           logger: sweepLogger,
           judge: startSweepJudgement,
           needsRetry,
-          judgeOptions: {
-            fingerprints,
-            asnOf: (ip) => lookupAsn(ip),
-            probeTimeoutMs: config.probe.timeoutMs,
-            // The input's own past sweeps (the judge takes the median with this one).
-            history: (url, kind) => (kind === 'throughput' ? { throughputRatios: historyOf(store, url) } : null),
-          },
+          judgeOptions,
+          beforeJudging,
           queryControl,
           queryLongControl,
         },

@@ -16,6 +16,8 @@ export interface DnsServerConfig {
   records: Record<string, string[]>;
   /** Answers for queries from a source range (first match wins), over `records`: a CDN's per-resolver answers. */
   bySource?: Array<{ from: string; records: Record<string, string[]> }>;
+  /** An ISP's NXDOMAIN rewriting: a name with no record, in the zones or outside them, gets this IPv4 address. */
+  rewriteNxdomain?: string;
 }
 
 function inV4Range(ip: string, cidr: string): boolean {
@@ -33,6 +35,9 @@ export function answer(config: DnsServerConfig, query: DnsMessage, source = ''):
   if (!q || query.opcode !== 0) return buildResponse(query, RCODE.FORMERR, []);
   const name = q.name.toLowerCase().replace(/\.$/, '');
   const inZone = config.zones.some((z) => name === z || name.endsWith(`.${z}`));
+  if (config.rewriteNxdomain && !config.records[name]) {
+    return buildResponse(query, RCODE.NOERROR, q.type === QTYPE.A || q.type === QTYPE.ANY ? [config.rewriteNxdomain] : []);
+  }
   if (!inZone) return buildResponse(query, RCODE.REFUSED, []);
   const override = config.bySource?.find((b) => inV4Range(source.replace(/^::ffff:/, ''), b.from) && b.records[name]);
   const addrs = override ? override.records[name] : config.records[name];

@@ -58,6 +58,11 @@ export interface JudgeOptions {
   probeTimeoutMs?: number;
   /** Per-input history, keyed by URL. */
   history?: (url: string, kind: string) => UnitHistory | null;
+  /**
+   * What the local resolvers answered this sweep for a random name that exists nowhere
+   * (probes/dns.ts resolveNonexistentName): addresses mean they rewrite NXDOMAIN.
+   */
+  nonexistentName?: { name: string; addresses: string[] } | null;
 }
 
 export function isDomestic(unit: UnitObservation): boolean {

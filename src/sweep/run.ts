@@ -13,7 +13,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import { withoutSecrets } from '../../probes/wireguard.js';
 import type { HttpHop, ProbeKind, Target } from '../../probes/types.js';
-import type { JudgeOptions, SweepJudge } from '../analysis/verdict.js';
+import type { JudgeOptions, SweepJudge, UnitObservation } from '../analysis/verdict.js';
 import { BatchWriter } from './batch-writer.js';
 import { timeOrderedId } from '../records/ids.js';
 import type { VerdictUpdate } from '../records/stored-record.js';
@@ -36,6 +36,8 @@ export interface SweepDeps extends UnitDeps {
   /** startSweepJudgement in the daemon; batchJudge(fn) for a judge of all units at once. */
   judge: SweepJudge;
   judgeOptions: JudgeOptions;
+  /** Awaited before each unit is judged: a sweep-wide fact the judge may need for it is fetched here (into judgeOptions). */
+  beforeJudging?(unit: UnitObservation): Promise<void>;
 }
 
 export interface SweepRequest {
@@ -159,6 +161,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
           try {
             const run = await runUnit(deps, runId, unit, signal, controlHealth);
             writer.add(run.measurements);
+            if (deps.beforeJudging) await deps.beforeJudging(run.observation).catch(() => undefined);
             return finishUnit(run, judgement.add(run.observation));
           } catch (err) {
             // A probe throws only on invalid input: keep the sweep going and say which unit.

@@ -14,7 +14,7 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'ver
 
 interface Fixture {
   description: string;
-  options?: { throttleRatio?: number; cutToleranceS?: number; minCutSessions?: number; probeTimeoutMs?: number; asnTable?: Record<string, number>; throughputHistory?: Record<string, number[]> };
+  options?: { throttleRatio?: number; cutToleranceS?: number; minCutSessions?: number; probeTimeoutMs?: number; asnTable?: Record<string, number>; throughputHistory?: Record<string, number[]>; nonexistentName?: { name: string; addresses: string[] } };
   units: UnitObservation[];
   expected: { verdict: Verdict; evidence?: Record<string, unknown> }[];
 }

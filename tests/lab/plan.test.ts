@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { findAddress, scanDatabase } from '../../lab/privacy.js';
 import { planCensor, qnameHexString, ScenarioError } from '../../lab/censor.js';
 import {
-  BLOCKPAGE_IPS, CDN_CONTROL_IP, DOMESTIC_DNS_IP, isLabAddress, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, SITES, UNSERVED_DNS_IP, WORLD_ALT_DNS_IP, WORLD_DNS_IP, WORLD_RANGES,
+  BLOCKPAGE_IPS, CDN_CONTROL_IP, DOMESTIC_DNS_IP, isLabAddress, PUBLIC_BLOCKPAGE_IP, REFUSING_IP, REWRITING_DNS_IP, SITES, UNSERVED_DNS_IP, WORLD_ALT_DNS_IP, WORLD_DNS_IP, WORLD_RANGES,
 } from '../../lab/addresses.js';
 import { dnsConfig } from '../../lab/harness.js';
 import { compareEvents, compareRows, formatTable, validateScenario } from '../../lab/scenario.js';
@@ -221,7 +221,7 @@ describe('the privacy search', () => {
 });
 
 describe('the address plan', () => {
-  const served = [...SITES.map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, PUBLIC_BLOCKPAGE_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP, DOMESTIC_DNS_IP, UNSERVED_DNS_IP];
+  const served = [...SITES.map((s) => s.ip), CDN_CONTROL_IP, REFUSING_IP, PUBLIC_BLOCKPAGE_IP, WORLD_DNS_IP, WORLD_ALT_DNS_IP, REWRITING_DNS_IP, DOMESTIC_DNS_IP, UNSERVED_DNS_IP];
 
   it('gives every site, resolver and lab-made answer a public-looking address (no bogon), inside the lab ranges', () => {
     expect(served.filter((ip) => isBogon(ip))).toEqual([]);

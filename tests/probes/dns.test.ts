@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dnsProbe, firstNameserver, parseResolverAddress } from '../../probes/dns.js';
+import { dnsProbe, firstNameserver, parseResolverAddress, type NonexistentNameCheck } from '../../probes/dns.js';
 import { decodeMessage, encodeMessage } from '../../probes/dns_codec.js';
 import { ProbeInputError } from '../../probes/net.js';
 import type { DnsDetails, DnsResolution, ProbeResult } from '../../probes/types.js';
@@ -320,6 +320,32 @@ describe('dnsProbe: the system resolver, in a namespace of our own', () => {
     const result = await run('silent', { timeoutMs: 400 });
     expect(result.failure).toBe('generic_timeout_error');
     expect(result.details.resolutions.map((r) => r.failure)).toEqual(['generic_timeout_error', 'generic_timeout_error', 'generic_timeout_error']);
+  });
+
+  describe('resolveNonexistentName: does the local resolver rewrite NXDOMAIN?', () => {
+    const check = (mode: string) =>
+      ns.child<NonexistentNameCheck>({ kind: 'nonexistent-name', options: { resolver: '', timeoutMs: 2_000, dnsListenWindowMs: 200 }, dns: { mode, v4: '198.51.100.7' } });
+
+    it('a resolver that answers every name (an advertising page for missing ones): its address, for a random .com name', async () => {
+      const result = await check('answer');
+      // Random letters only: nothing in the name tells a censor watching DNS that rasad asked.
+      expect(result.name).toMatch(/^[a-z]{10,15}\.com$/);
+      expect(result.addresses).toEqual(['198.51.100.7']);
+      expect(result.failures).toMatchObject({ system: null, 'udp A': null });
+    });
+
+    it('an honest resolver: NXDOMAIN from both local resolvers, no address', async () => {
+      const result = await check('nxdomain');
+      expect(result.addresses).toEqual([]);
+      expect(result.failures).toMatchObject({ system: 'dns_nxdomain_error', 'udp A': 'dns_nxdomain_error', 'udp AAAA': 'dns_nxdomain_error' });
+    });
+
+    it('a new random name each time', async () => {
+      // One after the other: each child runs its own DNS server on the namespace's port 53.
+      const a = await check('nxdomain');
+      const b = await check('nxdomain');
+      expect(a.name).not.toBe(b.name);
+    });
   });
 
   it('an injected answer reaches every resolution and is flagged as a bogon', async () => {

@@ -12,7 +12,7 @@ import { IN_FLIGHT_SHOWN, PROVISIONAL_REASON, runSweep, type SweepDeps, type Swe
 import { planSweep } from '../../src/sweep/plan.js';
 import { Store } from '../../src/store/store.js';
 import type { VerdictResult } from '../../src/model.js';
-import { batchJudge } from '../../src/analysis/verdict.js';
+import { batchJudge, type JudgeOptions, type SweepJudge } from '../../src/analysis/verdict.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -112,6 +112,28 @@ describe('planSweep', () => {
 });
 
 describe('runSweep', () => {
+  it('awaits beforeJudging before each unit is judged: what it puts in the judge options reaches the judge', async () => {
+    const store = newStore();
+    const seen: (string | undefined)[] = [];
+    const judgeOptions = { fingerprints: { dns: [], http: [] } as never } as JudgeOptions;
+    const judge: SweepJudge = (options) => ({
+      add: () => {
+        seen.push(options.nonexistentName?.name);
+        return { index: seen.length - 1, failed: false };
+      },
+      finish: () => seen.map((): VerdictResult => ({ verdict: 'ok', verdict_reason: 'fine', evidence: {} })),
+    });
+    let asked = 0;
+    const beforeJudging = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      judgeOptions.nonexistentName = { name: `n${++asked}.com`, addresses: [] };
+    };
+    const targets = [target('http://a.test/'), target('http://b.test/')];
+    await runSweep(deps(store, standInProbes({}, newStats()), { judge, judgeOptions, beforeJudging }), { schedule: 'test', probes: ['dns'], targets, concurrency: 1 });
+    expect(seen).toEqual(['n1.com', 'n2.com']);
+    store.close();
+  });
+
   it('never exceeds the global or the per-host concurrency cap', async () => {
     const store = newStore();
     const stats = newStats();

@@ -2,6 +2,7 @@
 // and local lookups that fail where the control's succeed.
 import { isKnownInjectionAddress } from '../../../probes/bogons.js';
 import { FAILURE } from '../../../probes/failure.js';
+import { normalizeIp } from '../../analysis/fingerprints.js';
 import { compareHttp } from '../../analysis/httpdiff.js';
 import { endpointKey } from './control.js';
 import { inconclusive, judgement, noControl, summarizeFailures, type Judgement, type LayerContext } from './judgement.js';
@@ -43,6 +44,36 @@ export function dnsLayer(ctx: LayerContext): Judgement | null {
   return consistencyJudgement(ctx);
 }
 
+/**
+ * A name the control finds nowhere, answered here: invented on the way
+ * (OONI's ghost DNS blocking), unless the local resolver invents answers for
+ * every name that does not exist. Then the same addresses came back this
+ * sweep for a random name no blocklist holds: the site is gone (down), and
+ * the resolver's rewriting is the evidence. Other addresses from such a
+ * resolver prove nothing either way (inconclusive). Null when the resolver
+ * answered the random name honestly (NXDOMAIN) or the sweep did not ask.
+ */
+function nxdomainRewriting(ctx: LayerContext): Judgement | null {
+  const check = ctx.nonexistentName;
+  if (!check || check.addresses.length === 0) return null;
+  const addresses = ctx.facts.dns.addresses;
+  const invented = new Set(check.addresses.map(normalizeIp));
+  const shared = addresses.filter((ip) => invented.has(normalizeIp(ip)));
+  const evidence = { addresses, control_dns_failure: ctx.control?.dnsFailure ?? null, nonexistent_name: check.name, nonexistent_name_addresses: check.addresses };
+  if (shared.length > 0) {
+    return judgement(
+      'down',
+      `The control finds no ${ctx.input.host}, and the local resolver's answer (${shared.join(', ')}) is what it also answers for ${check.name}, a random name that exists nowhere: it rewrites NXDOMAIN (a search or advertising page). The site is gone, not censored.`,
+      evidence,
+      false,
+    );
+  }
+  return inconclusive(
+    `The control finds no ${ctx.input.host}, and the local resolver answers ${addresses.join(', ')}; it also answers ${check.addresses.join(', ')} for ${check.name}, a random name that exists nowhere, so an answer for a missing name proves nothing here.`,
+    evidence,
+  );
+}
+
 function dnsFailure(failure: string, ctx: LayerContext): Judgement {
   const control = ctx.control;
   const evidence = {
@@ -73,6 +104,8 @@ function consistencyJudgement(ctx: LayerContext): Judgement | null {
   const addresses = facts.dns.addresses;
   if (consistency.state === 'consistent' || consistency.state === 'unknown') return null;
   if (consistency.state === 'ghost') {
+    const rewriting = nxdomainRewriting(ctx);
+    if (rewriting) return rewriting;
     return judgement('dns.injected', `The local resolver answers ${addresses.join(', ')} for ${input.host}, a name the control finds nowhere (${ctx.control?.dnsFailure}): the answer was invented on the way.`, {
       ...consistency.detail,
       dns_consistency: 'inconsistent',

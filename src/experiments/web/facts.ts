@@ -18,7 +18,8 @@ import type {
   TlsHandshakeResult,
 } from '../../../probes/types.js';
 import { normalizeIp } from '../../analysis/fingerprints.js';
-import type { AttemptResults } from '../../analysis/observation.js';
+import type { AttemptResults, UnitObservation } from '../../analysis/observation.js';
+import { controlFacts } from './control.js';
 
 export interface WebInput {
   /** The input as given, for messages. */
@@ -142,6 +143,18 @@ export function localDnsAddresses(attempt: AttemptResults): string[] {
     }
   }
   return [...seen];
+}
+
+/**
+ * A web unit whose name the control finds nowhere (NXDOMAIN) while a local
+ * resolver answered it with addresses: OONI's ghost DNS blocking, unless the
+ * local resolver invents answers for every missing name. Its judge wants the
+ * sweep's NXDOMAIN check (JudgeOptions.nonexistentName).
+ */
+export function answeredMissingName(unit: UnitObservation): boolean {
+  if (!unit || unit.kind !== 'web' || !controlFacts(unit.control)?.nxdomain) return false;
+  const attempts = Array.isArray(unit.attempts) ? unit.attempts : [];
+  return attempts.some((attempt) => localDnsAddresses(attempt).length > 0);
 }
 
 /**

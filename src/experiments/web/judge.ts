@@ -70,6 +70,7 @@ function judgeAttempt(attempt: AttemptResults, input: WebInput, unit: UnitObserv
     consistency: input.hostIsIp ? { state: 'consistent', by: 'address', detail: { reason: 'the input is an address' } } : dnsConsistency(facts, control, options.asnOf),
     fingerprints: options.fingerprints,
     timeoutMs: options.probeTimeoutMs ?? null,
+    nonexistentName: options.nonexistentName ?? null,
   };
   return dnsLayer(ctx) ?? tcpLayer(ctx) ?? tlsLayer(ctx) ?? httpLayer(ctx);
 }

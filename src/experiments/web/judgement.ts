@@ -24,6 +24,8 @@ export interface LayerContext {
   fingerprints: Fingerprints;
   /** The probe's per-phase timeout, when known (slow-server judgement). */
   timeoutMs: number | null;
+  /** The local resolvers' answer for a name that exists nowhere, when the sweep asked (JudgeOptions.nonexistentName). */
+  nonexistentName: { name: string; addresses: string[] } | null;
 }
 
 export function judgement(verdict: Verdict, reason: string, evidence: Record<string, unknown>, positive: boolean): Judgement {

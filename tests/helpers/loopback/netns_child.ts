@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { promises as dnsPromises } from 'node:dns';
 import { classifyError } from '../../../probes/failure.js';
-import { dnsProbe } from '../../../probes/dns.js';
+import { dnsProbe, resolveNonexistentName } from '../../../probes/dns.js';
 import { tcpProbe } from '../../../probes/tcp.js';
 import { httpProbe } from '../../../probes/http.js';
 import { tlsProbe } from '../../../probes/tls.js';
@@ -17,7 +17,7 @@ import { addressAnswer, answer, udpDnsServer, type TestDnsServer } from './dns.j
 type DnsMode = 'answer' | 'nxdomain' | 'servfail' | 'refused' | 'silent' | 'nodata';
 
 interface Scenario {
-  kind: 'connect' | 'lookup' | 'probe';
+  kind: 'connect' | 'lookup' | 'probe' | 'nonexistent-name';
   host?: string;
   port?: number;
   probe?: 'dns' | 'tcp' | 'tls' | 'http';
@@ -88,6 +88,7 @@ async function main(): Promise<unknown> {
         return { code: (err as NodeJS.ErrnoException).code, failure: classifyError(err) };
       }
     }
+    if (scenario.kind === 'nonexistent-name') return await resolveNonexistentName({ ...DEFAULT_PROBE_OPTIONS, ...scenario.options }, new AbortController().signal);
     const target: Target = { raw: scenario.url!, category: 'MISC', tags: [], inputs: [scenario.url!] };
     const input = { target, url: scenario.url!, addresses: scenario.addresses ?? [], options: { ...DEFAULT_PROBE_OPTIONS, ...scenario.options } };
     const probe = scenario.probe === 'tcp' ? tcpProbe : scenario.probe === 'tls' ? tlsProbe : scenario.probe === 'http' ? httpProbe : dnsProbe;
